@@ -1,0 +1,55 @@
+# The two commands people need: `make run` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+MSAL_UMD := static_frontend/vendor/msal-browser.min.js
+
+.PHONY: setup run test test-fast bench fuzz soak trust-ca clean system-packages certs
+
+setup: system-packages $(STAMP) $(NODE_STAMP) $(MSAL_UMD) certs
+
+system-packages:
+	@./scripts/ensure-system-packages.sh
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(MSAL_UMD): $(NODE_STAMP)
+	@mkdir -p static_frontend/vendor
+	@cp node_modules/@azure/msal-browser/lib/msal-browser.min.js $@
+
+certs: $(STAMP)
+	@$(PY) -m localdev certs
+
+run: setup
+	@$(PY) -m localdev run
+
+test: setup
+	@$(PY) -m pytest
+
+test-fast: setup
+	@$(PY) -m pytest -m "not e2e"
+
+bench: setup
+	@$(PY) -m benchmarks
+
+fuzz: setup
+	@$(PY) -m benchmarks.fuzz
+
+soak: setup
+	@$(PY) -m benchmarks.soak
+
+trust-ca: setup
+	@$(PY) -m localdev trust-ca
+
+clean:
+	rm -rf $(VENV) node_modules .localdev static_frontend/vendor .pytest_cache .hypothesis tests/artifacts

@@ -1,0 +1,1 @@
+"""Per-user token cache partitions for MSAL (see store.py for the interface)."""
