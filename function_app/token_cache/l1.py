@@ -1,0 +1,72 @@
+"""In-process first level of the Redis token cache: a bounded LRU whose entries expire quickly.
+
+The L1 saves a Redis round trip (and an AES-GCM open) on the hot path. Its TTL is short because other
+instances may replace a partition in Redis; a stale L1 copy is harmless for MSAL (tokens in it are still
+valid until their own expiry), and the OBO client drops the L1 entry before it re-reads a partition under
+the exchange lock. Misses are never cached, so a partition another instance just wrote is seen at once.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+
+class LruTtlCache:
+    """Thread-safe mapping of str -> str with a size bound (least recently used evicted) and per-entry TTL."""
+
+    def __init__(self, max_entries: int, ttl_seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if max_entries < 0:
+            raise ValueError("max_entries must be >= 0")
+        if ttl_seconds < 0:
+            raise ValueError("ttl_seconds must be >= 0")
+        self._max = max_entries
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._max > 0 and self._ttl > 0
+
+    def get(self, key: str) -> str | None:
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires_at, value = entry
+            if expires_at <= now:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+        """Remember `value`; `ttl_seconds` can only shorten the cache-wide TTL (e.g. a partition's own TTL)."""
+        if not self.enabled:
+            return
+        ttl = self._ttl if ttl_seconds is None else min(self._ttl, ttl_seconds)
+        if ttl <= 0:
+            self.pop(key)
+            return
+        expires_at = self._clock() + ttl
+        with self._lock:
+            self._entries[key] = (expires_at, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)

@@ -1,0 +1,268 @@
+"""`RedisPartitionStore`: per-user MSAL cache partitions shared by every instance through Redis.
+
+Layers
+------
+- L1: an in-process LRU with a short TTL (`l1.LruTtlCache`), so the hot path costs no network round trip.
+- L2: Redis, shared by all instances. Values are AES-GCM envelopes (`crypto.KeyRing`): Redis never holds a
+  token in the clear, and an envelope only opens under the partition key it was written for.
+- Redis key names are `<prefix>p:<sha256(partition key)[:32]>`: fixed length, no token material and no
+  directory object ids for someone browsing the cache.
+
+Expiry policy (refresh tokens)
+------------------------------
+Entra ID refresh tokens, including those an On-Behalf-Of exchange returns with `offline_access`, stay valid
+for 90 days of inactivity and are replaced on every use. A partition is only useful while its user is
+active: the front end sends a fresh assertion with every call and a missing partition costs one OBO
+exchange. Keeping 90-day credentials in a shared cache would widen what a leaked cache key exposes for no
+gain, so a partition lives `min(requested TTL, 24 h)` from its last write (sliding on write: MSAL rewrites
+the partition whenever it obtains or refreshes a token, so an active user's partition never expires, and an
+idle user's partition is gone a day after their last token change). 24 h outlasts a working day and any
+report job, which are the only consumers of the refresh token.
+
+Single exchange across instances
+--------------------------------
+`exchange_lock` takes a short Redis lock (`SET NX PX` with a random token, released by a Lua
+compare-and-delete so an expired holder never frees someone else's lock). A process that finds the lock
+taken polls until the lock is free or the partition changes, then the OBO client re-reads the partition
+(its L1 copy is dropped first) and normally finds the token the holder obtained. The wait is bounded: after
+`lock_wait_seconds` the caller proceeds and exchanges itself, a duplicate exchange being better than a
+failed request.
+
+Redis outages
+-------------
+No method raises because Redis is down. Short socket timeouts bound an attempt, a circuit breaker skips
+Redis for a few seconds after consecutive failures, and a rate-limited warning says what happened. The
+store then behaves like a per-process cache (L1 plus an exchange on a miss, without cross-process lock).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Final, TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .crypto import EnvelopeError, KeyRing
+from .l1 import LruTtlCache
+from .outage import CircuitBreaker, RateLimitedLogger
+
+logger = logging.getLogger(__name__)
+
+MAX_PARTITION_TTL_SECONDS: Final = 24 * 3600
+DEFAULT_KEY_PREFIX: Final = "obo-cache:v1:"
+
+# Compare-and-delete: only the holder (who knows the random token) may release the lock.
+_RELEASE_LOCK_LUA: Final = """
+if redis.call("get", KEYS[1]) == ARGV[1] then
+    return redis.call("del", KEYS[1])
+end
+return 0
+"""
+
+T = TypeVar("T")
+
+
+class _Failed:
+    """Marker for "Redis did not answer" (distinct from a None reply, which means "no such key")."""
+
+    def __repr__(self) -> str:
+        return "<redis unavailable>"
+
+
+FAILED: Final = _Failed()
+
+
+class RedisPartitionStore:
+    """`PartitionStore` backed by an encrypted Redis L2 with an in-process L1; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        keys: Sequence[tuple[str, bytes]],
+        *,
+        l1_max_partitions: int = 1024,
+        l1_ttl_seconds: float = 30.0,
+        max_ttl_seconds: int = MAX_PARTITION_TTL_SECONDS,
+        socket_timeout: float = 0.25,
+        connect_timeout: float = 0.5,
+        lock_ttl_ms: int = 10_000,
+        lock_wait_seconds: float = 5.0,
+        lock_poll_seconds: float = 0.01,
+        breaker: CircuitBreaker | None = None,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        warn_interval_seconds: float = 60.0,
+    ) -> None:
+        self._keyring = KeyRing(keys)
+        self._l1 = LruTtlCache(l1_max_partitions, l1_ttl_seconds)
+        self._max_ttl = max_ttl_seconds
+        self._lock_ttl_ms = lock_ttl_ms
+        self._lock_wait = lock_wait_seconds
+        self._lock_poll = lock_poll_seconds
+        self._breaker = breaker or CircuitBreaker()
+        self._prefix = key_prefix
+        self._log = RateLimitedLogger(logger, warn_interval_seconds)
+        # from_url does no I/O: connections open on the first command, never at construction or import.
+        # One retry (no backoff) re-dials a pooled connection that a Redis restart left dead; more retries
+        # would only multiply the timeout while Redis is really down.
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=30,
+        )
+        self._release = self._redis.register_script(_RELEASE_LOCK_LUA)
+        self._stats = {"l1_hits": 0, "l2_hits": 0, "misses": 0, "unreadable": 0, "backend_failures": 0}
+
+    # -- PartitionStore --------------------------------------------------------------------------------
+
+    def load(self, partition_key: str) -> str | None:
+        cached = self._l1.get(partition_key)
+        if cached is not None:
+            self._stats["l1_hits"] += 1
+            return cached
+        raw = self._call("read", lambda r: r.get(self.redis_key(partition_key)))
+        if raw is None or raw is FAILED:
+            self._stats["misses"] += 1
+            return None
+        text = self._open(partition_key, raw)
+        if text is None:
+            self._stats["unreadable"] += 1
+            return None
+        self._stats["l2_hits"] += 1
+        self._l1.put(partition_key, text)
+        return text
+
+    def save(self, partition_key: str, serialized: str, ttl_seconds: int) -> None:
+        ttl = min(int(ttl_seconds), self._max_ttl)
+        if ttl <= 0:
+            self.delete(partition_key)
+            return
+        self._l1.put(partition_key, serialized, ttl)
+        envelope = self._keyring.seal(partition_key, serialized.encode("utf-8"))
+        self._call("write", lambda r: r.set(self.redis_key(partition_key), envelope, ex=ttl))
+
+    def delete(self, partition_key: str) -> None:
+        self._l1.pop(partition_key)
+        self._call("delete", lambda r: r.delete(self.redis_key(partition_key)))
+
+    def exchange_lock(self, partition_key: str) -> AbstractContextManager[None]:
+        return self._exchange_lock(partition_key)
+
+    # -- extras for diagnostics, tests and the benchmark ------------------------------------------------
+
+    def redis_key(self, partition_key: str) -> str:
+        return f"{self._prefix}p:{_digest(partition_key)}"
+
+    def lock_key(self, partition_key: str) -> str:
+        return f"{self._prefix}lock:{_digest(partition_key)}"
+
+    @property
+    def backend_available(self) -> bool:
+        """False while the circuit breaker keeps requests away from Redis."""
+        return not self._breaker.is_open
+
+    def ping(self) -> bool:
+        """One round trip to Redis (diagnostics); False when it is unreachable. Never raises."""
+        return self._call("ping", lambda r: r.ping()) is True
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._stats)
+
+    def forget_local(self, partition_key: str | None = None) -> None:
+        """Drop the in-process copy of one partition (or all), so the next load reads Redis."""
+        if partition_key is None:
+            self._l1.clear()
+        else:
+            self._l1.pop(partition_key)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _exchange_lock(self, partition_key: str) -> Iterator[None]:
+        lock_key = self.lock_key(partition_key)
+        data_key = self.redis_key(partition_key)
+        token = secrets.token_hex(16)
+        deadline = time.monotonic() + self._lock_wait
+        poll = self._lock_poll
+        acquired = False
+        seen: Any = FAILED  # the partition's bytes when we first found the lock taken
+
+        while True:
+            reply = self._call("lock", lambda r: _try_lock(r, lock_key, data_key, token, self._lock_ttl_ms))
+            if reply is FAILED:
+                break  # no shared lock without Redis: this process exchanges on its own
+            got_lock, current = reply
+            if got_lock:
+                acquired = True
+                break
+            if seen is FAILED:
+                seen = current
+            elif current != seen:
+                break  # the holder stored a new partition: re-reading it will find the token
+            if time.monotonic() >= deadline:
+                self._log.warning(
+                    "lock-wait",
+                    "Token cache: waited %.1f s for another instance's token exchange; exchanging here too",
+                    self._lock_wait,
+                )
+                break
+            time.sleep(poll)
+            poll = min(poll * 2, 0.1)
+
+        # The caller re-reads the partition now; that read must see what other instances stored.
+        self._l1.pop(partition_key)
+        try:
+            yield
+        finally:
+            if acquired:
+                self._call("unlock", lambda r: self._release(keys=[lock_key], args=[token], client=r))
+
+    def _open(self, partition_key: str, raw: bytes) -> str | None:
+        try:
+            return self._keyring.open(partition_key, raw).decode("utf-8")
+        except (EnvelopeError, UnicodeDecodeError) as exc:
+            # Typically a value sealed with a key that rotation has since retired: a miss, not an error.
+            self._log.warning("unreadable", "Token cache: ignoring a partition that cannot be opened (%s)", exc)
+            return None
+
+    def _call(self, operation: str, command: Callable[[redis.Redis], T]) -> T | _Failed:
+        if not self._breaker.allow():
+            return FAILED
+        try:
+            result = command(self._redis)
+        except Exception as exc:  # noqa: BLE001 - any backend failure degrades to the in-process cache
+            self._stats["backend_failures"] += 1
+            opened = self._breaker.record_failure()
+            self._log.warning(
+                "backend",
+                "Token cache: Redis %s failed (%s: %s); serving from the in-process cache%s",
+                operation, type(exc).__name__, str(exc)[:200],
+                " and pausing Redis use for a few seconds" if opened else "",
+            )
+            return FAILED
+        if self._breaker.record_success():
+            logger.info("Token cache: Redis is reachable again")
+        return result
+
+
+def _try_lock(client: redis.Redis, lock_key: str, data_key: str, token: str, ttl_ms: int) -> tuple[bool, Any]:
+    # One round trip: try to take the lock and, in case it is taken, see what the partition holds now.
+    pipe = client.pipeline(transaction=False)
+    pipe.set(lock_key, token, nx=True, px=ttl_ms)
+    pipe.get(data_key)
+    got_lock, current = pipe.execute()
+    return bool(got_lock), current
+
+
+def _digest(partition_key: str) -> str:
+    return hashlib.sha256(partition_key.encode("utf-8")).hexdigest()[:32]
