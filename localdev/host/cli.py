@@ -1,0 +1,161 @@
+"""`python -m localdev host`: run the function app without Azure Functions Core Tools.
+
+Loads settings like Core Tools, imports the app like the Python worker, serves its HTTP triggers, puts App
+Service authentication (configured from the same authsettings file infra deploys) in front, and runs durable
+orchestrations through `localdev.durable` when the app has any. Prints one JSON line once it listens:
+`{"url": ..., "functions": [...], "auth": bool, "durable": bool}`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from localdev.host.app_loader import AppLoadError, LoadedApp, load_app
+from localdev.host.durable_wiring import DurableHook, create_durable_hook
+from localdev.host.invoker import Invoker
+from localdev.host.server import FunctionRoutes, build_application
+from localdev.host.settings import HostConfig, SettingsError, apply_values, find_settings_file, read_values
+
+log = logging.getLogger("localdev.host")
+
+EASYAUTH_SWITCH = "LOCALDEV_EASYAUTH"
+DEFAULT_AUTH_SETTINGS = Path("infra/auth/authsettings.json")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m localdev host", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=7071, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--app-root", type=Path, default=Path.cwd(), help="folder with host.json and the entry file")
+    parser.add_argument("--settings", type=Path, help="local settings file (default local.settings.json, "
+                                                      "else local.settings.example.json)")
+    parser.add_argument("--no-auth", action="store_true",
+                        help=f"turn App Service authentication emulation off (also {EASYAUTH_SWITCH}=off)")
+    parser.add_argument("--auth-settings", type=Path,
+                        help=f"authsettingsV2 properties JSON (default <app-root>/{DEFAULT_AUTH_SETTINGS})")
+    parser.add_argument("--state-dir", type=Path, help="durable state folder (default <app-root>/.localdev/durable)")
+    parser.add_argument("--workers", type=int, default=64, help="threads for synchronous functions")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+def auth_enabled(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> bool:
+    switch = environ.get(EASYAUTH_SWITCH, "").strip().lower()
+    return not args.no_auth and switch not in ("off", "0", "false", "no", "disabled")
+
+
+def _describe(loaded: LoadedApp, routes: FunctionRoutes, base_url: str) -> list[dict[str, Any]]:
+    described: list[dict[str, Any]] = []
+    http_names = {f.name: f for f in loaded.http_functions}
+    for function in loaded.functions:
+        name = function.get_function_name()
+        trigger = function.get_trigger()
+        entry: dict[str, Any] = {"name": name, "trigger": trigger.type if trigger else None}
+        http = http_names.get(name or "")
+        if http is not None:
+            entry["url"] = base_url + routes.public_path(http)
+            entry["methods"] = list(http.methods) if http.methods else None
+        described.append(entry)
+    return described
+
+
+def _bind(port: int) -> socket.socket:
+    # Binding before building the app tells us the real port (for --port 0), which the durable runtime
+    # needs as its base URL before any route exists.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(args: argparse.Namespace) -> int:
+    app_root: Path = args.app_root.resolve()
+    settings_file = find_settings_file(app_root, args.settings)
+    if settings_file is not None:
+        apply_values(read_values(settings_file))
+        log.info("settings from %s", settings_file)
+    # The local host turns diagnostics on unless the environment says otherwise (off by default in Azure).
+    os.environ.setdefault("DIAGNOSTICS_ENABLED", "true")
+    host_config = HostConfig.load(app_root)
+    loaded = load_app(app_root)
+
+    sock = _bind(args.port)
+    port = sock.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    routes = FunctionRoutes(host_config.route_prefix, loaded.http_functions)
+    invoker = Invoker(max_workers=args.workers, function_directory=str(app_root))
+
+    middlewares = []
+    extra_routes: list[web.AbstractRouteDef] = []
+    easy_auth = None
+    if auth_enabled(args, os.environ):
+        from localdev.host.easyauth import EasyAuth  # imported only when used: it pulls in PyJWT
+
+        auth_file = args.auth_settings or app_root / DEFAULT_AUTH_SETTINGS
+        easy_auth = EasyAuth.from_file(auth_file, os.environ)
+        middlewares.append(easy_auth.middleware)
+        extra_routes += easy_auth.routes()
+    else:
+        log.warning("App Service authentication emulation is OFF: requests reach functions unauthenticated "
+                    "and client-supplied X-MS-* headers pass through unchanged")
+
+    durable: DurableHook | None = None
+    if loaded.uses_durable:
+        state_dir = args.state_dir or app_root / ".localdev" / "durable"
+        durable = create_durable_hook(loaded.functions, state_dir=state_dir, base_url=base_url,
+                                      task_hub=host_config.task_hub)
+        if durable is not None:
+            extra_routes += durable.routes()
+            invoker.set_binding_source(durable.binding_value)
+
+    app = build_application(routes, invoker, middlewares=middlewares, extra_routes=extra_routes)
+    runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False,
+                           shutdown_timeout=5.0)
+    await runner.setup()
+    site = web.SockSite(runner, sock, shutdown_timeout=5.0)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if durable is not None:
+            await durable.start()
+        print(json.dumps({"url": base_url, "functions": _describe(loaded, routes, base_url),
+                          "auth": easy_auth is not None, "durable": durable is not None}), flush=True)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        if durable is not None:
+            await durable.stop()
+        await runner.cleanup()
+        if easy_auth is not None:
+            await easy_auth.close()
+        invoker.shutdown()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=os.environ.get("LOCALDEV_LOG_LEVEL", "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        return asyncio.run(serve(args))
+    except (AppLoadError, SettingsError, OSError) as exc:
+        print(f"localdev host: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        # Auth settings problems (placeholders without values, bad JSON) surface as ValueError.
+        print(f"localdev host: {exc}", file=sys.stderr)
+        return 1

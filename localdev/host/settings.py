@@ -1,0 +1,96 @@
+"""App settings and host.json, read the way Core Tools and the Functions host read them.
+
+Core Tools copies the `Values` of `local.settings.json` into the worker's environment, but a variable that is
+already set in the environment wins: that is what lets tests and `make run` point the app at the emulators
+without editing files. This host does the same, and falls back to `local.settings.example.json` so that a
+fresh checkout runs without a copy step.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, MutableMapping
+
+SETTINGS_FILE = "local.settings.json"
+EXAMPLE_SETTINGS_FILE = "local.settings.example.json"
+DEFAULT_ROUTE_PREFIX = "api"
+DEFAULT_TASK_HUB = "TestHubName"
+
+
+class SettingsError(ValueError):
+    """A settings or host.json file that cannot be used."""
+
+
+def find_settings_file(app_root: Path, explicit: Path | None = None) -> Path | None:
+    """`--settings FILE` if given (it must exist), else local.settings.json, else the example file."""
+    if explicit is not None:
+        path = explicit if explicit.is_absolute() else app_root / explicit
+        if not path.is_file():
+            raise SettingsError(f"settings file not found: {path}")
+        return path
+    for name in (SETTINGS_FILE, EXAMPLE_SETTINGS_FILE):
+        candidate = app_root / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_values(path: Path) -> dict[str, str]:
+    """The `Values` object of a local settings file, every value as a string (the worker sees strings)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"cannot read {path}: {exc}") from exc
+    values = document.get("Values", {}) if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise SettingsError(f"{path}: 'Values' must be an object")
+    result: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            result[str(key)] = "true" if value else "false"
+        else:
+            result[str(key)] = str(value)
+    return result
+
+
+def apply_values(values: Mapping[str, str], environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Copy values into the environment without overriding what is set; returns the names applied."""
+    target = os.environ if environ is None else environ
+    applied: list[str] = []
+    for key, value in values.items():
+        if key in target:
+            continue
+        target[key] = value
+        applied.append(key)
+    return applied
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """The parts of host.json this host honours."""
+
+    route_prefix: str = DEFAULT_ROUTE_PREFIX
+    task_hub: str = DEFAULT_TASK_HUB
+
+    @classmethod
+    def load(cls, app_root: Path) -> "HostConfig":
+        path = app_root / "host.json"
+        if not path.is_file():
+            return cls()
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SettingsError(f"cannot read {path}: {exc}") from exc
+        extensions = document.get("extensions") or {}
+        http = extensions.get("http") or {}
+        prefix = http.get("routePrefix", DEFAULT_ROUTE_PREFIX)
+        durable = extensions.get("durableTask") or {}
+        hub = str(durable.get("hubName") or DEFAULT_TASK_HUB)
+        if len(hub) > 2 and hub.startswith("%") and hub.endswith("%"):
+            # host.json may name an app setting (`%TASK_HUB%`), resolved after settings are applied.
+            hub = os.environ.get(hub[1:-1], DEFAULT_TASK_HUB)
+        return cls(route_prefix=str(prefix).strip("/"), task_hub=str(hub))
