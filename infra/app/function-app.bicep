@@ -1,0 +1,218 @@
+// The back end: a Python 3.11 function app on the Flex Consumption plan (FC1), running as a user-assigned
+// managed identity, with identity-based storage and telemetry, the app settings the code reads
+// (docs/architecture.md), and App Service authentication built from infra/auth/authsettings.json, the
+// same file the local host's authentication emulation loads.
+
+@description('Name of the function app.')
+param name string
+
+@description('Name of the Flex Consumption plan.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags applied to the plan and the app; azd finds the `api` service by the azd-service-name tag.')
+param tags object = {}
+
+@description('Resource id of the user-assigned managed identity the app runs as.')
+param identityId string
+
+@description('Client id of that identity.')
+param identityClientId string
+
+@description('Name of the storage account (AzureWebJobsStorage, Durable Functions task hub).')
+param storageAccountName string
+
+@description('Blob endpoint of the storage account, for the deployment package.')
+param storageBlobEndpoint string
+
+@description('Blob container holding the deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights connection string (not a secret: ingestion requires Entra authentication).')
+param applicationInsightsConnectionString string
+
+@description('Tenant id of the app registrations.')
+param tenantId string
+
+@description('Client id of the API app registration.')
+param apiClientId string
+
+@description('Client id of the SPA app registration.')
+param spaClientId string
+
+@description('Default host name of the linked static web app: the client id of the azureStaticWebApps provider.')
+param staticWebAppHostname string
+
+@description('Delegated Microsoft Graph permissions for the profile call (space separated).')
+param graphScopes string
+
+@description('Delegated Microsoft Graph permissions for the report job (space separated).')
+param reportGraphScopes string
+
+@description('Serve /api/diagnostics.')
+param diagnosticsEnabled bool = false
+
+@description('Host name of the Redis token cache. Empty: the in-memory cache.')
+param redisHostName string = ''
+
+@description('Object id the function app signs in to Redis with (Entra authentication).')
+param redisUserObjectId string = ''
+
+@description('TOKEN_CACHE_KEYS for the Redis token cache: kid1:base64key,kid2:base64key.')
+@secure()
+param tokenCacheKeys string = ''
+
+@description('Maximum number of instances the plan scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory per instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+var loginEndpoint = environment().authentication.loginEndpoint
+var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
+var issuer = '${authorityHost}/${tenantId}/v2.0'
+var useRedis = !empty(redisHostName)
+
+// The App Service authentication settings are the file the local host emulates, with its placeholders
+// filled in: one source of truth for which tokens, audiences and client applications are accepted.
+var authSettingsTemplate = loadTextContent('../auth/authsettings.json')
+var authSettings = json(replace(replace(replace(replace(authSettingsTemplate, '{{API_CLIENT_ID}}', apiClientId), '{{SPA_CLIENT_ID}}', spaClientId), '{{ISSUER}}', issuer), '{{SWA_CLIENT_ID}}', staticWebAppHostname))
+
+var baseAppSettings = {
+  // Identity-based host storage (the account has no shared keys).
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  // Telemetry authenticated with the managed identity (local auth is disabled on the component).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The code lives in the function_app/ package; the worker loads main.py.
+  PYTHON_SCRIPT_FILE_NAME: 'main.py'
+  TENANT_ID: tenantId
+  AUTHORITY_HOST: authorityHost
+  GRAPH_BASE_URL: '${environment().graph}v1.0'
+  API_CLIENT_ID: apiClientId
+  API_SCOPE: 'user_impersonation'
+  SPA_CLIENT_ID: spaClientId
+  // The managed identity's token is the federated client assertion for the On-Behalf-Of exchange.
+  MANAGED_IDENTITY_CLIENT_ID: identityClientId
+  GRAPH_SCOPES: graphScopes
+  REPORT_GRAPH_SCOPES: reportGraphScopes
+  ALLOWED_TENANTS: tenantId
+  ALLOWED_CLIENT_APPS: spaClientId
+  DIAGNOSTICS_ENABLED: diagnosticsEnabled ? 'true' : 'false'
+  TOKEN_CACHE: useRedis ? 'redis' : 'memory'
+}
+
+// Entra authentication to Redis: the user name is the identity's object id and the password is a token the
+// app gets for https://redis.azure.com/ with its managed identity, so the URL carries no secret.
+var redisAppSettings = useRedis ? {
+  REDIS_URL: 'rediss://${redisUserObjectId}@${redisHostName}:6380/0'
+  TOKEN_CACHE_KEYS: tokenCacheKeys
+} : {}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: union(baseAppSettings, redisAppSettings)
+}
+
+resource authSettingsV2 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: authSettings
+  dependsOn: [
+    appSettings
+  ]
+}
+
+// No publishing with user names and passwords: deployments use Microsoft Entra ID.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output id string = functionApp.id
+output location string = functionApp.location
+output defaultHostname string = functionApp.properties.defaultHostName
+output url string = 'https://${functionApp.properties.defaultHostName}'
