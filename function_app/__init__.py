@@ -1,0 +1,25 @@
+"""The product back end: one Durable Functions app with the HTTP API and the report blueprints.
+
+Importing this package does no network I/O and reads no settings; everything is built on first use
+(DESIGN.md section 2: MSAL does discovery at construction, so it is built lazily).
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from .http_api import bp as http_bp
+from .logging_setup import install_redaction
+
+install_redaction()
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(http_bp)
+
+# The durable report blueprint is optional until its package lands.
+if importlib.util.find_spec(f"{__name__}.report") is not None:
+    from .report import bp as report_bp
+
+    app.register_functions(report_bp)

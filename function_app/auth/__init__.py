@@ -1,0 +1,1 @@
+"""Finding and validating the signed-in user's access token (DESIGN.md section 2)."""

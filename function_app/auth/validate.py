@@ -1,0 +1,145 @@
+"""Validate an Entra ID access token for this API and return the signed-in user (DESIGN.md section 2).
+
+Behind App Service authentication with a linked Static Web App the platform only proves the request came
+through the SWA, so the function checks the user's JWT itself: RS256 signature with a key from the
+tenant's discovery metadata, issuer (v2 `{AUTHORITY_HOST}/{tid}/v2.0` or v1 `https://sts.windows.net/{tid}/`,
+`tid` a GUID equal to the `tid` claim), audience (`{clientId}` or `api://{clientId}`), `exp`/`nbf` with 60 s
+leeway, `scp` containing the API scope, `oid`, and the tenant and client-app allow-lists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from ..errors import InsufficientScope, InvalidToken, TokenExpired
+from ..settings import GUID_RE, Settings
+from .jwks import JwksCache
+
+LEEWAY_SECONDS = 60
+ALGORITHMS = ("RS256",)
+# JOSE headers that would let the token choose its own verification key (or demand semantics we don't implement).
+_FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "crit")
+NON_SECRET_CLAIMS = ("aud", "iss", "tid", "oid", "scp", "azp", "appid", "ver", "exp", "nbf", "iat")
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    object_id: str
+    scopes: tuple[str, ...]
+    client_app_id: str | None
+    username: str | None
+    name: str | None
+    token_version: str
+    expires_at: int
+    claims: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def partition_key(self) -> str:
+        return f"{self.tenant_id}.{self.object_id}"
+
+    def public_claims(self) -> dict[str, Any]:
+        """The claims `/api/diagnostics` may show (no names, no e-mail, no signatures)."""
+        return {name: self.claims[name] for name in NON_SECRET_CLAIMS if name in self.claims}
+
+
+def _not_ours(header_name: str, user_token_header: str, why: str) -> InvalidToken:
+    if header_name.lower() == user_token_header.lower():
+        return InvalidToken(f"{why} The {header_name} header must carry an Entra ID access token for this API.")
+    return InvalidToken(
+        f"{why} If this request came through Azure Static Web Apps, the platform replaced the Authorization "
+        f"header with its own token: send the user's access token for this API in '{user_token_header}: "
+        f"Bearer <token>'.")
+
+
+class TokenValidator:
+    def __init__(self, settings: Settings, jwks: JwksCache) -> None:
+        self._settings = settings
+        self._jwks = jwks
+        self._audiences = (settings.api_client_id, f"api://{settings.api_client_id}")
+
+    @property
+    def jwks(self) -> JwksCache:
+        return self._jwks
+
+    def issuers_for(self, tenant_id: str) -> tuple[str, str]:
+        return (f"{self._settings.authority_host}/{tenant_id}/v2.0", f"https://sts.windows.net/{tenant_id}/")
+
+    def validate(self, token: str, header_name: str) -> Principal:
+        settings = self._settings
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise _not_ours(header_name, settings.user_token_header, "The bearer token is not a JWT.") from None
+
+        tid = unverified.get("tid")
+        iss = unverified.get("iss")
+        if not isinstance(tid, str) or not GUID_RE.match(tid) or iss not in self.issuers_for(tid):
+            raise _not_ours(header_name, settings.user_token_header,
+                            "The token was not issued by this API's Entra ID authority.")
+        aud = unverified.get("aud")
+        if aud not in self._audiences:
+            raise _not_ours(header_name, settings.user_token_header, "The token's audience is not this API.")
+
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken("The token must be signed with RS256.")
+        if any(name in header for name in _FORBIDDEN_HEADERS):
+            raise InvalidToken("The token's header names a key source or critical extension this API refuses.")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("The token's header has no key id.")
+
+        key = self._jwks.get_key(kid)
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=list(ALGORITHMS), audience=list(self._audiences), issuer=self.issuers_for(tid),
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud", "tid", "oid"], "verify_iat": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired("The access token has expired; acquire a new one.") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("The access token is not valid yet.") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("The token's signature is not valid.") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidToken(f"The token has no '{exc.claim}' claim.") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("The token failed validation.") from None
+
+        tid = tid.lower()
+        if tid not in settings.allowed_tenants:
+            raise InvalidToken("The token's tenant is not allowed to call this API.")
+        oid = claims.get("oid")
+        if not isinstance(oid, str) or not GUID_RE.match(oid):
+            raise InvalidToken("The token has no valid 'oid' claim.")
+
+        client_app = claims.get("azp") or claims.get("appid")
+        if settings.allowed_client_apps is not None and (
+                not isinstance(client_app, str) or client_app.lower() not in settings.allowed_client_apps):
+            raise InvalidToken("The client application that requested this token is not allowed to call this API.")
+
+        scp = claims.get("scp")
+        if scp is None:
+            # No `scp`: an app-only token (roles), which has no user to act for, so OBO is impossible.
+            raise InsufficientScope("App-only tokens are not accepted: this API acts on behalf of a signed-in user.",
+                                    scope=settings.api_scope)
+        scopes = tuple(scp.split(" ")) if isinstance(scp, str) else ()
+        if settings.api_scope not in scopes:  # exact scope value, not a prefix match
+            raise InsufficientScope(f"The token lacks the '{settings.api_scope}' scope.", scope=settings.api_scope)
+
+        username = claims.get("preferred_username") or claims.get("upn") or claims.get("unique_name")
+        return Principal(
+            tenant_id=tid,
+            object_id=oid.lower(),
+            scopes=tuple(s for s in scopes if s),
+            client_app_id=client_app.lower() if isinstance(client_app, str) else None,
+            username=username if isinstance(username, str) else None,
+            name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+            token_version=str(claims.get("ver", "1.0" if iss.startswith("https://sts.windows.net/") else "2.0")),
+            expires_at=int(claims["exp"]),
+            claims=claims,
+        )

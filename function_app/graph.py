@@ -1,0 +1,240 @@
+"""Microsoft Graph client: one pooled session, timeouts, and retries inside a total time budget.
+
+Retries only where Graph says a retry can help (429, 503, 504; connection failures and timeouts),
+honouring `Retry-After`, and never past the budget: a user waits at most ~8 s before getting a clear
+`graph_throttled` (429) or `graph_unavailable` (503) problem with its own Retry-After.
+Every call carries a fresh `client-request-id`, logged next to the request's correlation id so a
+Graph support case can be matched to our logs.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import requests
+
+from .errors import (ApiError, ConsentRequired, GraphThrottled, GraphUnavailable, InteractionRequired, NotFound,
+                     PhotoNotFound)
+from .logging_setup import log_event
+from .settings import Settings, get_settings
+
+PROFILE_FIELDS = ("id", "displayName", "givenName", "surname", "userPrincipalName", "mail", "jobTitle",
+                  "officeLocation", "businessPhones", "mobilePhone", "preferredLanguage")
+RETRY_STATUSES = frozenset({429, 503, 504})
+DEFAULT_BUDGET_SECONDS = 8.0
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 10.0
+MAX_ATTEMPTS = 4
+MAX_PHOTO_BYTES = 4 * 1024 * 1024
+
+
+class GraphTokenRejected(GraphUnavailable):
+    """Graph answered 401 to a token we obtained: the cached token is unusable (the caller drops the partition)."""
+
+
+@dataclass(frozen=True)
+class Photo:
+    content: bytes
+    content_type: str
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: Graph sends seconds; fall back to our backoff
+
+
+class GraphClient:
+    def __init__(self, settings: Settings, *, session: requests.Session | None = None,
+                 budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._base = settings.graph_base_url
+        self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self._base))
+        self._budget = budget_seconds
+        self._sleep = sleep
+        self._clock = clock
+        if session is None:
+            session = requests.Session()
+            session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32,
+                                                                    max_retries=0))
+        # REQUESTS_CA_BUNDLE would otherwise override `verify` (DESIGN.md section 2).
+        session.trust_env = False
+        session.verify = settings.tls_verify
+        self._session = session
+
+    # -- profile API -------------------------------------------------------------------------------------
+
+    def me(self, token: str) -> dict[str, Any]:
+        body = self.get_json(token, "/me", params={"$select": ",".join(PROFILE_FIELDS)})
+        body.pop("@odata.context", None)
+        return body
+
+    def photo(self, token: str) -> Photo:
+        response = self._request(token, "/me/photo/$value", not_found=PhotoNotFound("The user has no profile photo."),
+                                 accept="image/*")
+        content_type = response.headers.get("Content-Type", "image/jpeg").split(";")[0].strip().lower()
+        if not content_type.startswith("image/"):
+            raise GraphUnavailable("Microsoft Graph returned a photo that is not an image.")
+        if len(response.content) > MAX_PHOTO_BYTES:
+            raise GraphUnavailable("Microsoft Graph returned an oversized photo.")
+        return Photo(response.content, content_type)
+
+    def get_json(self, token: str, path_or_url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """GET a Graph resource (path relative to GRAPH_BASE_URL, or an `@odata.nextLink`) as a JSON object."""
+        response = self._request(token, path_or_url, params=params,
+                                 not_found=NotFound("Microsoft Graph has no such resource."))
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise GraphUnavailable("Microsoft Graph returned a malformed response.")
+        return body
+
+    def iter_pages(self, token: str, path: str, params: Mapping[str, str] | None = None,
+                   max_pages: int = 50) -> Iterator[dict[str, Any]]:
+        """Yield items of a paged collection, following `@odata.nextLink` (bounded)."""
+        url: str | None = path
+        for _ in range(max_pages):
+            if url is None:
+                return
+            page = self.get_json(token, url, params=params if url == path else None)
+            for item in page.get("value") or []:
+                if isinstance(item, dict):
+                    yield item
+            next_link = page.get("@odata.nextLink")
+            url = next_link if isinstance(next_link, str) else None
+
+    def probe(self) -> dict[str, Any]:
+        """Reachability for diagnostics: any HTTP answer from the Graph host counts as reachable."""
+        started = time.perf_counter()
+        try:
+            response = self._session.get(self._base + "/", timeout=(CONNECT_TIMEOUT, 5.0), allow_redirects=False)
+        except requests.RequestException as exc:
+            return {"reachable": False, "error": type(exc).__name__}
+        return {"reachable": True, "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+    # -- transport ---------------------------------------------------------------------------------------
+
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith("https://"):
+            # nextLinks must stay on the Graph host: never send the user's token elsewhere.
+            if not path_or_url.startswith(self._origin + "/"):
+                raise GraphUnavailable("Microsoft Graph returned a link to another host.")
+            return path_or_url
+        return self._base + "/" + path_or_url.lstrip("/")
+
+    def _request(self, token: str, path_or_url: str, *, not_found: ApiError,
+                 params: Mapping[str, str] | None = None, accept: str = "application/json") -> requests.Response:
+        url = self._url(path_or_url)
+        path = urlsplit(url).path
+        deadline = self._clock() + self._budget
+        last_retry_after: float | None = None
+        last_status: int | None = None
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            request_id = str(uuid.uuid4())
+            remaining = deadline - self._clock()
+            started = time.perf_counter()
+            try:
+                response = self._session.get(
+                    url, params=params,
+                    headers={"Authorization": f"Bearer {token}", "Accept": accept,
+                             "client-request-id": request_id, "return-client-request-id": "true"},
+                    timeout=(CONNECT_TIMEOUT, max(0.5, min(READ_TIMEOUT, remaining))))
+            except requests.RequestException as exc:
+                log_event("graph_call", logging.WARNING, path=path, attempt=attempt, client_request_id=request_id,
+                          error=type(exc).__name__, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+                last_status, last_retry_after = None, None
+                if self._wait_before_retry(attempt, None, deadline):
+                    continue
+                raise GraphUnavailable("Microsoft Graph did not answer in time.") from None
+
+            status = response.status_code
+            log_event("graph_call", path=path, attempt=attempt, status=status, client_request_id=request_id,
+                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            if status < 300:
+                return response
+            last_status = status
+            last_retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+            if status in RETRY_STATUSES and self._wait_before_retry(attempt, last_retry_after, deadline):
+                continue
+            raise self._error_for(response, not_found)
+        raise self._exhausted(last_status, last_retry_after)
+
+    def _wait_before_retry(self, attempt: int, retry_after: float | None, deadline: float) -> bool:
+        if attempt >= MAX_ATTEMPTS:
+            return False
+        delay = retry_after if retry_after is not None else min(2.0, 0.25 * 2 ** (attempt - 1))
+        if self._clock() + delay >= deadline:
+            return False
+        if delay > 0:
+            self._sleep(delay)
+        return True
+
+    @staticmethod
+    def _exhausted(status: int | None, retry_after: float | None) -> ApiError:
+        if status == 429:
+            return GraphThrottled("Microsoft Graph is throttling requests; retry later.", retry_after=retry_after)
+        return GraphUnavailable("Microsoft Graph is unavailable; retry later.", retry_after=retry_after)
+
+    def _error_for(self, response: requests.Response, not_found: ApiError) -> ApiError:
+        status = response.status_code
+        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            return GraphThrottled("Microsoft Graph is throttling requests; retry later.", retry_after=retry_after)
+        if status >= 500:
+            return GraphUnavailable("Microsoft Graph is unavailable; retry later.", retry_after=retry_after)
+        if status == 404:
+            return not_found
+        if status == 401:
+            claims = _claims_challenge(response.headers.get("WWW-Authenticate", ""))
+            if claims:  # continuous access evaluation: the user must satisfy new claims
+                return InteractionRequired("Microsoft Graph requires the user to sign in again.", claims=claims)
+            return GraphTokenRejected("Microsoft Graph rejected the delegated token; retry.", retry_after=1)
+        if status == 403:
+            return ConsentRequired("Microsoft Graph refused the request: the API app lacks a permission for it.",
+                                   consent_url=self._settings.admin_consent_url)
+        return GraphUnavailable(f"Microsoft Graph refused the request (HTTP {status}).", retry_after=retry_after)
+
+
+def _claims_challenge(www_authenticate: str) -> str | None:
+    match = re.search(r'claims="([^"]+)"', www_authenticate)
+    if not match:
+        return None
+    value = match.group(1)
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+_lock = threading.Lock()
+_client: GraphClient | None = None
+
+
+def get_graph_client() -> GraphClient:
+    global _client
+    if _client is None:
+        settings = get_settings()
+        with _lock:
+            if _client is None:
+                _client = GraphClient(settings)
+    return _client
+
+
+def reset_graph_client() -> None:
+    global _client
+    with _lock:
+        _client = None
