@@ -153,14 +153,16 @@ class GraphService:
             if not caller.delegated:
                 raise bad_request("/me request is only valid with delegated authentication flow.")
             key, navigation = str(caller.oid), segments[1:]
+            user = self._state.tenant.find_user(key)
+            is_self = True
         elif head == "users":
             if len(segments) == 1:
                 return self._list_users(request, caller)
             key, navigation = segments[1], segments[2:]
+            user = self._state.tenant.find_user(key)
+            is_self = user is not None and caller.delegated and str(user["id"]).lower() == str(caller.oid).lower()
         else:
             raise unknown_segment(segments[0])
-        user = self._state.tenant.find_user(key)
-        is_self = user is not None and caller.delegated and str(user["id"]).lower() == str(caller.oid).lower()
         return await self._user_resource(request, caller, key, user, is_self, navigation)
 
     async def _user_resource(self, request: web.Request, caller: Caller, key: str, user: dict[str, Any] | None,

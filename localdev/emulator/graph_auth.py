@@ -119,19 +119,15 @@ class TokenVerifier:
         if key is None:
             raise invalid_token("Access token validation failure. Invalid signature.")
         try:
+            # Lifetime is checked below against this verifier's clock, the one the cache expires by.
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["RS256"],
                 audience=self._audiences,
                 issuer=self._issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "aud"]},
+                options={"require": ["exp", "iss", "aud"], "verify_exp": False, "verify_nbf": False},
             )
-        except jwt.ExpiredSignatureError:
-            raise invalid_token("Lifetime validation failed, the token is expired.") from None
-        except jwt.ImmatureSignatureError:
-            raise invalid_token("Lifetime validation failed, the token is not yet valid.") from None
         except jwt.InvalidAudienceError:
             raise invalid_token("Access token validation failure. Invalid audience.") from None
         except jwt.InvalidIssuerError:
@@ -142,10 +138,23 @@ class TokenVerifier:
             raise invalid_token(f"Access token validation failure. Missing claim '{exc.claim}'.") from None
         except jwt.PyJWTError:
             raise invalid_token("Access token validation failure.") from None
+        expires_at = _numeric(claims, "exp")
+        not_before = _numeric(claims, "nbf") if "nbf" in claims else None
+        if now >= expires_at + LEEWAY_SECONDS:
+            raise invalid_token("Lifetime validation failed, the token is expired.")
+        if not_before is not None and now + LEEWAY_SECONDS < not_before:
+            raise invalid_token("Lifetime validation failed, the token is not yet valid.")
         caller = caller_from_claims(claims)
         if caller.delegated and not caller.oid:
             raise invalid_token("Access token validation failure. Missing claim 'oid'.")
-        return caller, float(claims["exp"]) + LEEWAY_SECONDS, kid
+        return caller, expires_at + LEEWAY_SECONDS, kid
+
+
+def _numeric(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise invalid_token(f"Access token validation failure. Invalid claim '{name}'.")
+    return float(value)
 
 
 def _bearer_token(authorization: str | None) -> str:
