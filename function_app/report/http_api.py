@@ -1,0 +1,141 @@
+"""HTTP API of the report job: `POST /api/jobs/profile-report` and `GET /api/jobs/{id}`.
+
+The starter authenticates the caller, makes sure the user's token-cache partition holds a refresh token
+(`ensure_refreshable`, an OBO exchange if needed) so activities can get Graph tokens long after the
+caller's access token expires, and starts the orchestration with only the partition key, the owner and
+the scopes as input. Its answer points at this API's own status route: Durable's webhook URLs (which
+carry the task hub's system key in Azure) never leave the server.
+
+The status route answers only the job's owner (tenant + object id recorded in the input); any other
+caller, like an unknown id, gets the same 404. Job outcome mapping (what the SPA renders):
+- Running/Pending: `{id, runtimeStatus, progress}`;
+- success: `{id, runtimeStatus: "Completed", progress, result}`;
+- an expected failure (the orchestration completed with `{"error": ...}`, e.g. `interaction_required`
+  when the user's sign-in was revoked): `{id, runtimeStatus: "Failed", progress, error}`;
+- an orchestration that crashed or was terminated: `runtimeStatus` Failed/Terminated with a generic
+  `error` (`report_failed`); the internal message stays in the server log.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any, Awaitable, Callable
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from .. import logging_setup
+from ..errors import ApiError, InternalError, NotFound, problem_response
+from . import model
+from .blueprint import bp
+
+log = logging.getLogger("function_app.report")
+
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+STATUS_ROUTE_PREFIX = "/api/jobs/"
+
+
+async def _handle(name: str, req: func.HttpRequest,
+                  work: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+    """Correlation id in and out, ApiError -> problem+json, anything else -> a 500 without a trace."""
+    try:
+        correlation_id = logging_setup.begin_request(req.headers)
+    except Exception:
+        correlation_id = logging_setup.correlation_id()
+    try:
+        response = await work()
+    except ApiError as error:
+        logging_setup.log_event("request_failed", function=name, status=error.status, code=error.code)
+        return problem_response(error, correlation_id)
+    except Exception:
+        logging_setup.logger.exception("event=unhandled_exception function=%s correlation_id=%s", name,
+                                       correlation_id)
+        return problem_response(InternalError("Unexpected error; quote the correlation id when reporting it."),
+                                correlation_id)
+    response.headers["X-Correlation-Id"] = correlation_id
+    return response
+
+
+def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json",
+                             headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def _authenticate(req: func.HttpRequest) -> Any:
+    from ..auth.request import authenticate
+
+    return authenticate(req)
+
+
+def _prepare_job(req: func.HttpRequest) -> model.JobInput:
+    """Blocking part of the start: validate the caller and make their partition refreshable."""
+    from ..obo import get_obo_client
+    from ..settings import get_settings
+
+    caller = _authenticate(req)
+    scopes = get_settings().report_graph_scopes
+    get_obo_client().ensure_refreshable(caller.principal, caller.assertion, scopes)
+    return model.JobInput(tenant_id=caller.principal.tenant_id, object_id=caller.principal.object_id,
+                          scopes=tuple(scopes))
+
+
+@bp.route(route="jobs/profile-report", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work() -> func.HttpResponse:
+        # Token validation and OBO use blocking HTTP; keep them off the worker's event loop.
+        job = await asyncio.to_thread(_prepare_job, req)
+        instance_id = await client.start_new(model.ORCHESTRATOR_NAME, None, job.to_json())
+        status_url = STATUS_ROUTE_PREFIX + instance_id
+        logging_setup.log_event("report_started", instance_id=instance_id)
+        return _json({"id": instance_id, "statusUrl": status_url}, 202,
+                     {"Location": status_url, "Retry-After": "1"})
+
+    return await _handle("start_profile_report", req, work)
+
+
+@bp.route(route="jobs/{id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work() -> func.HttpResponse:
+        caller = await asyncio.to_thread(_authenticate, req)
+        instance_id = req.route_params.get("id") or ""
+        not_found = NotFound("No report job with this id belongs to you.")
+        if not _INSTANCE_ID.match(instance_id):
+            raise not_found
+        status = await client.get_status(instance_id, show_input=True)
+        if not status or model.owner_of(_as_json(status.input_)) != (caller.principal.tenant_id,
+                                                                     caller.principal.object_id):
+            raise not_found
+        return _json(job_view(instance_id, status))
+
+    return await _handle("get_profile_report", req, work)
+
+
+def job_view(instance_id: str, status: Any) -> dict[str, Any]:
+    runtime_status = status.runtime_status.value if status.runtime_status is not None else "Pending"
+    view: dict[str, Any] = {"id": instance_id, "runtimeStatus": runtime_status,
+                            "progress": _as_json(status.custom_status)}
+    output = _as_json(status.output)
+    if runtime_status == "Completed":
+        if isinstance(output, dict) and "error" in output:
+            view["runtimeStatus"] = "Failed"
+            view["error"] = output["error"]
+        else:
+            view["result"] = output
+    elif runtime_status in ("Failed", "Terminated", "Canceled"):
+        log.warning("event=report_job_ended instance_id=%s status=%s", instance_id, runtime_status)
+        view["error"] = model.job_error("report_failed", f"The report job {runtime_status.lower()}.")
+    return view
+
+
+def _as_json(value: Any) -> Any:
+    """Durable returns input/output/custom status as JSON values, some hosts as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

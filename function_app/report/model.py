@@ -1,0 +1,80 @@
+"""The report job's data: orchestration input, activity envelopes, progress and the result shape.
+
+Nothing here may hold a credential: the orchestration input, activity inputs/outputs, custom status and
+output are persisted in the task hub's history. The job carries the user's token-cache partition key
+(`{tid}.{oid}`) instead, and activities obtain Graph tokens silently from that partition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ORCHESTRATOR_NAME = "profile_report_orchestrator"
+SECTIONS = ("profile", "directReports", "managerChain", "groups")
+GROUPS_PAGE_SIZE = 10        # small on purpose: the report exercises @odata.nextLink paging
+MAX_MANAGER_DEPTH = 25       # a guard against a cyclic manager chain in the directory
+RETRY_FIRST_INTERVAL_MS = 1000
+RETRY_MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class JobInput:
+    tenant_id: str
+    object_id: str
+    scopes: tuple[str, ...]
+
+    @property
+    def partition_key(self) -> str:
+        return f"{self.tenant_id}.{self.object_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"partitionKey": self.partition_key,
+                "owner": {"tenantId": self.tenant_id, "objectId": self.object_id},
+                "scopes": list(self.scopes)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "JobInput":
+        owner = data["owner"]
+        return cls(tenant_id=owner["tenantId"], object_id=owner["objectId"], scopes=tuple(data.get("scopes") or ()))
+
+    def activity_input(self, **params: Any) -> dict[str, Any]:
+        return {"partitionKey": self.partition_key, "scopes": list(self.scopes), **params}
+
+
+def owner_of(job_input: Any) -> tuple[str, str] | None:
+    """(tenant id, object id) recorded in an orchestration input, or None if it is not a report job."""
+    try:
+        owner = job_input["owner"]
+        return str(owner["tenantId"]), str(owner["objectId"])
+    except (KeyError, TypeError):
+        return None
+
+
+# Activity results are envelopes: {"value": ...} or {"error": {"code": ..., "detail": ...}}. Terminal
+# errors are returned rather than raised because the SDK's RetryOptions cannot filter exceptions: a raised
+# error is retried, which is right for throttling/outages and pointless for revoked consent or a 403.
+def ok(value: Any) -> dict[str, Any]:
+    return {"value": value}
+
+
+def failed(code: str, detail: str) -> dict[str, Any]:
+    return {"error": {"code": code, "detail": detail}}
+
+
+def progress(completed: int, stage: str, graph_calls: int) -> dict[str, Any]:
+    return {"completed": completed, "total": len(SECTIONS), "stage": stage, "graphCalls": graph_calls}
+
+
+ERROR_TITLES = {
+    "interaction_required": "Sign in again to build the report",
+    "graph_throttled": "Microsoft Graph is throttling requests",
+    "graph_unavailable": "Microsoft Graph is unavailable",
+    "graph_forbidden": "Microsoft Graph refused access",
+    "identity_unavailable": "The identity provider is unavailable",
+    "report_failed": "The report could not be built",
+}
+
+
+def job_error(code: str, detail: str) -> dict[str, Any]:
+    """The `error` object of a job: the problem+json fields the SPA reads (code, title, detail)."""
+    return {"code": code, "title": ERROR_TITLES.get(code, ERROR_TITLES["report_failed"]), "detail": detail}

@@ -1,0 +1,223 @@
+"""Replay the report orchestrator against hand-built Durable histories, exactly as the host invokes it.
+
+The orchestrator function registered on the blueprint takes the context JSON (history, input,
+instanceId, ...) and returns the SDK's state JSON (actions, customStatus, output, isDone). Task ids
+follow the SDK's sequence numbering, including the timer and rescheduled task of a retried activity.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from function_app.report import bp
+from function_app.report import model
+
+TENANT = "51699e8e-eeb2-486e-94da-600eb1357656"
+OID = "0b6c9f5e-3f2a-4a53-9a1e-1c1d6a2b7e10"
+JOB = model.JobInput(TENANT, OID, ("User.Read", "User.ReadBasic.All", "GroupMember.Read.All")).to_json()
+T0 = "2026-05-04T10:00:00.000000Z"
+T1 = "2026-05-04T10:00:01.000000Z"
+
+
+def orchestrator():
+    for fb in bp._function_builders:
+        function = fb.build()
+        if function.get_function_name() == model.ORCHESTRATOR_NAME:
+            return function.get_user_function()
+    raise AssertionError("orchestrator not registered")
+
+
+class History:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.episode(T0)
+        self._add(0, Name=model.ORCHESTRATOR_NAME, Input=json.dumps(JOB), Version=None)
+
+    def _add(self, event_type: int, event_id: int = -1, at: str = T0, **fields: Any) -> "History":
+        self.events.append({"EventType": event_type, "EventId": event_id, "IsPlayed": False, "Timestamp": at,
+                            **fields})
+        return self
+
+    def episode(self, at: str = T1) -> "History":
+        if self.events:
+            self._add(13, at=at)  # OrchestratorCompleted closes the previous episode
+        return self._add(12, at=at)
+
+    def scheduled(self, task_id: int, name: str) -> "History":
+        return self._add(4, task_id, Name=name)
+
+    def completed(self, task_id: int, value: Any) -> "History":
+        return self._add(5, TaskScheduledId=task_id, Result=json.dumps(value))
+
+    def failed(self, task_id: int, reason: str) -> "History":
+        return self._add(6, TaskScheduledId=task_id, Reason=reason, Details="TransientGraphError")
+
+    def timer(self, timer_id: int) -> "History":
+        return self._add(10, timer_id, FireAt=T1)
+
+    def fired(self, timer_id: int) -> "History":
+        return self._add(11, TimerId=timer_id, FireAt=T1)
+
+    def run(self) -> dict[str, Any]:
+        context = {"history": self.events, "instanceId": "job-1", "isReplaying": False,
+                   "parentInstanceId": None, "input": json.dumps(JOB), "upperSchemaVersion": 2}
+        return json.loads(orchestrator()(json.dumps(context)))
+
+
+def leaves(state: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def walk(items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            elif "compoundActions" in item:
+                walk(item["compoundActions"])
+            else:
+                out.append(item)
+    walk(state["actions"])
+    return out
+
+
+PRIYA = {"id": OID, "displayName": "Priya Natarajan", "userPrincipalName": "priya.natarajan@larkspur.example"}
+BOSS = {"id": "m1", "displayName": "Boss One"}
+TOP = {"id": "m2", "displayName": "Top Two"}
+
+
+def ok(value: dict[str, Any]) -> dict[str, Any]:
+    return {"value": {**value, "graphCalls": 1}}
+
+
+def first_wave(history: History) -> History:
+    for task_id, name in enumerate(("report_profile", "report_direct_reports", "report_manager",
+                                    "report_groups_page")):
+        history.scheduled(task_id, name)
+    return history
+
+
+def test_first_episode_fans_out_four_retried_activities_without_any_token():
+    state = History().run()
+    actions = leaves(state)
+    assert state["isDone"] is False
+    assert [a["functionName"] for a in actions] == ["report_profile", "report_direct_reports", "report_manager",
+                                                     "report_groups_page"]
+    assert all(a["actionType"] == 1 for a in actions)  # CallActivityWithRetry
+    assert actions[0]["retryOptions"] == {"firstRetryIntervalInMilliseconds": model.RETRY_FIRST_INTERVAL_MS,
+                                          "maxNumberOfAttempts": model.RETRY_MAX_ATTEMPTS}
+    payload = json.loads(actions[0]["input"])
+    assert payload == {"partitionKey": f"{TENANT}.{OID}", "scopes": list(JOB["scopes"])}
+    assert "eyJ" not in json.dumps(state)
+    assert state["customStatus"]["completed"] == 0 and state["customStatus"]["total"] == 4
+
+
+def full_history(*, manager_failures: int = 0) -> History:
+    h = first_wave(History()).episode()
+    h.completed(0, ok({"user": PRIYA})).completed(1, ok({"directReports": [{"id": "r1", "displayName": "Rae"}]}))
+    next_id = 4
+    manager_task = 2
+    for _ in range(manager_failures):
+        h.failed(manager_task, "Activity function 'report_manager' failed: graph_unavailable: HTTP 503")
+        h.timer(next_id).episode().fired(next_id)
+        h.scheduled(next_id + 1, "report_manager").episode()
+        manager_task, next_id = next_id + 1, next_id + 2
+    h.completed(manager_task, ok({"manager": BOSS}))
+    h.completed(3, ok({"groups": [{"id": "g1", "displayName": "G1", "kind": "group"}], "nextLink": "https://g/p2"}))
+    # wave 2: Boss's manager + groups page 2
+    h.scheduled(next_id, "report_manager").scheduled(next_id + 1, "report_groups_page").episode()
+    h.completed(next_id, ok({"manager": TOP}))
+    h.completed(next_id + 1, ok({"groups": [{"id": "g2", "displayName": "G2", "kind": "group"}], "nextLink": None}))
+    # wave 3: Top's manager only: the top of the chain (404 -> null)
+    h.scheduled(next_id + 2, "report_manager").episode()
+    h.completed(next_id + 2, ok({"manager": None}))
+    return h
+
+
+def test_full_replay_builds_the_report_and_reports_progress():
+    state = full_history().run()
+    assert state["isDone"] is True
+    output = state["output"]
+    assert output["user"] == PRIYA
+    assert output["managerChain"] == [BOSS, TOP]
+    assert output["directReports"] == [{"id": "r1", "displayName": "Rae"}]
+    assert [g["id"] for g in output["groups"]] == ["g1", "g2"] and output["groupCount"] == 2
+    assert output["generatedAt"] == "2026-05-04T10:00:01Z"  # from the history, not the wall clock
+    assert state["customStatus"] == {"completed": 4, "total": 4, "stage": "Done", "graphCalls": 7}
+
+
+def test_intermediate_wave_schedules_next_manager_and_next_page_with_progress():
+    h = first_wave(History()).episode()
+    h.completed(0, ok({"user": PRIYA})).completed(1, ok({"directReports": []}))
+    h.completed(2, ok({"manager": BOSS})).completed(3, ok({"groups": [], "nextLink": "https://g/p2"}))
+    state = h.run()
+    new = leaves(state)[4:]
+    assert [(a["functionName"], json.loads(a["input"]).get("userId"), json.loads(a["input"]).get("nextLink"))
+            for a in new] == [("report_manager", "m1", None), ("report_groups_page", None, "https://g/p2")]
+    assert state["customStatus"]["completed"] == 2
+    assert "manager chain level 2" in state["customStatus"]["stage"]
+    assert "groups page 2" in state["customStatus"]["stage"]
+
+
+def test_transient_failure_is_retried_after_the_timer_and_the_job_completes():
+    state = full_history(manager_failures=2).run()
+    assert state["isDone"] is True
+    assert state["output"]["managerChain"] == [BOSS, TOP]
+
+
+def test_retry_exhaustion_completes_with_a_clean_graph_unavailable_error():
+    h = first_wave(History()).episode()
+    next_id = 4
+    task = 0
+    for attempt in range(model.RETRY_MAX_ATTEMPTS):
+        h.failed(task, "Activity function 'report_profile' failed: TransientGraphError: graph_unavailable: x")
+        h.timer(next_id).episode().fired(next_id)
+        if attempt < model.RETRY_MAX_ATTEMPTS - 1:
+            h.scheduled(next_id + 1, "report_profile").episode()
+            task, next_id = next_id + 1, next_id + 2
+    state = h.run()
+    assert state["isDone"] is True
+    error = state["output"]["error"]
+    assert error["code"] == "graph_unavailable"
+    assert "Traceback" not in json.dumps(state) and "TransientGraphError" not in json.dumps(state["output"])
+
+
+def test_throttling_that_outlasts_retries_is_reported_as_graph_throttled():
+    h = first_wave(History()).episode()
+    h.failed(3, "Activity function 'report_groups_page' failed: TransientGraphError: graph_throttled: 429")
+    h.timer(4).episode().fired(4)
+    for attempt in range(1, model.RETRY_MAX_ATTEMPTS):
+        task = 3 + 2 * attempt
+        h.scheduled(task, "report_groups_page").episode()
+        h.failed(task, "Activity function 'report_groups_page' failed: TransientGraphError: graph_throttled: 429")
+        h.timer(task + 1).episode().fired(task + 1)
+    state = h.run()
+    assert state["output"] == {"error": model.job_error("graph_throttled", state["output"]["error"]["detail"])}
+
+
+@pytest.mark.parametrize("code", ["interaction_required", "graph_forbidden"])
+def test_terminal_activity_error_ends_the_job_with_that_code(code: str):
+    h = first_wave(History()).episode()
+    h.completed(0, {"error": {"code": code, "detail": "sign in again"}})
+    h.completed(1, ok({"directReports": []})).completed(2, ok({"manager": None}))
+    h.completed(3, ok({"groups": [], "nextLink": None}))
+    state = h.run()
+    assert state["isDone"] is True
+    assert state["output"] == {"error": {"code": code, "title": model.ERROR_TITLES[code], "detail": "sign in again"}}
+    assert state["customStatus"]["stage"] == "Failed"
+
+
+def test_manager_cycle_stops_climbing():
+    h = first_wave(History()).episode()
+    h.completed(0, ok({"user": PRIYA})).completed(1, ok({"directReports": []}))
+    h.completed(2, ok({"manager": BOSS})).completed(3, ok({"groups": [], "nextLink": None}))
+    h.scheduled(4, "report_manager").episode()
+    h.completed(4, ok({"manager": {"id": OID, "displayName": "Priya again"}}))
+    state = h.run()
+    assert state["isDone"] is True
+    assert state["output"]["managerChain"] == [BOSS]
+
+
+def test_replay_is_deterministic():
+    history = full_history(manager_failures=1)
+    assert history.run() == history.run()
