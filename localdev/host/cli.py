@@ -96,28 +96,31 @@ async def serve(args: argparse.Namespace) -> int:
     routes = FunctionRoutes(host_config.route_prefix, loaded.http_functions)
     invoker = Invoker(max_workers=args.workers, function_directory=str(app_root))
 
-    middlewares = []
-    extra_routes: list[web.AbstractRouteDef] = []
-    easy_auth = None
-    if auth_enabled(args, os.environ):
-        from localdev.host.easyauth import EasyAuth  # imported only when used: it pulls in PyJWT
-
-        auth_file = args.auth_settings or app_root / DEFAULT_AUTH_SETTINGS
-        easy_auth = EasyAuth.from_file(auth_file, os.environ)
-        middlewares.append(easy_auth.middleware)
-        extra_routes += easy_auth.routes()
-    else:
-        log.warning("App Service authentication emulation is OFF: requests reach functions unauthenticated "
-                    "and client-supplied X-MS-* headers pass through unchanged")
-
     durable: DurableHook | None = None
     if loaded.uses_durable:
         state_dir = args.state_dir or app_root / ".localdev" / "durable"
         durable = create_durable_hook(loaded.functions, state_dir=state_dir, base_url=base_url,
                                       task_hub=host_config.task_hub)
         if durable is not None:
-            extra_routes += durable.routes()
             invoker.set_binding_source(durable.binding_value)
+
+    middlewares = []
+    extra_routes: list[web.AbstractRouteDef] = []
+    easy_auth = None
+    if auth_enabled(args, os.environ):
+        from localdev.host.easyauth import DURABLE_API_PREFIX, EasyAuth  # only when used: pulls in PyJWT
+
+        auth_file = args.auth_settings or app_root / DEFAULT_AUTH_SETTINGS
+        bypass = (DURABLE_API_PREFIX,) if durable is not None else ()
+        easy_auth = EasyAuth.from_file(auth_file, os.environ, bypass_prefixes=bypass)
+        middlewares.append(easy_auth.middleware)
+        extra_routes += easy_auth.routes()
+    else:
+        log.warning("App Service authentication emulation is OFF: requests reach functions unauthenticated "
+                    "and client-supplied X-MS-* headers pass through unchanged")
+
+    if durable is not None:
+        extra_routes += durable.routes()
 
     app = build_application(routes, invoker, middlewares=middlewares, extra_routes=extra_routes)
     runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False,
@@ -132,8 +135,9 @@ async def serve(args: argparse.Namespace) -> int:
     try:
         if durable is not None:
             await durable.start()
+        auth_on = easy_auth is not None and easy_auth.settings.enabled
         print(json.dumps({"url": base_url, "functions": _describe(loaded, routes, base_url),
-                          "auth": easy_auth is not None, "durable": durable is not None}), flush=True)
+                          "auth": auth_on, "durable": durable is not None}), flush=True)
         await stop.wait()
         log.info("shutting down")
     finally:

@@ -107,3 +107,9 @@ def with_context(req: func.HttpRequest, context: func.Context) -> func.HttpRespo
 def setting(req: func.HttpRequest) -> func.HttpResponse:
     import os
     return _json({"value": os.environ.get(req.route_params["name"])})
+
+
+@app.route(route="config", methods=["GET"])
+def config(req: func.HttpRequest) -> func.HttpResponse:
+    """Listed in the auth settings' excludedPaths: reachable without a token."""
+    return _json({"public": True, "principal_id": req.headers.get("x-ms-client-principal-id")})

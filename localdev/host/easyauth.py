@@ -1,0 +1,200 @@
+"""App Service authentication ("Easy Auth") in front of the local host, configured from authsettingsV2.
+
+What it does for every request, as the platform module does before the app sees it:
+
+1. Removes every client-supplied `X-MS-*` header (`X-MS-CLIENT-PRINCIPAL*`, `X-MS-TOKEN-AAD-*`, ...): only
+   the platform may set them, and the app trusts them.
+2. Validates a bearer token in `Authorization` as the Microsoft provider would (see token_validation).
+   A valid token adds the `X-MS-CLIENT-PRINCIPAL*` headers; an invalid one is rejected with 401 (403 when
+   only the authorization policy fails), except on excluded paths, where it is ignored.
+3. Applies `globalValidation`: with `requireAuthentication`, a request without a token to a path that is not
+   in `excludedPaths` gets the `unauthenticatedClientAction` (Return401, Return403, RedirectToLoginPage,
+   AllowAnonymous).
+
+Rejections are `application/problem+json` with the same `code`s the function uses (`missing_token`,
+`invalid_token`, `token_expired`) and a `WWW-Authenticate: Bearer` header. App Service itself answers with an
+empty 401; the local host says why, because locally the person reading the response is the developer
+debugging their token, and the reasons reveal nothing a caller could not see by decoding their own JWT.
+
+`requireHttps` is not enforced: the host only listens on loopback, where there is no network to protect.
+The Durable runtime's own HTTP API (called by the SDK's client from inside the app) is not behind
+authentication, as in Azure, where the SDK reaches it through the host's internal endpoint.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from localdev.host.authsettings import AuthSettings
+from localdev.host.principal import auth_me_entry, principal_headers, strip_platform_headers
+from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, missing_token
+
+log = logging.getLogger("localdev.host.easyauth")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DURABLE_API_PREFIX = "/runtime/webhooks/durabletask"
+AUTH_PREFIX = "/.auth/"
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("Authorization", "")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
+    body = {"status": status, "code": code, "title": title, "detail": detail}
+    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json",
+                        headers=headers)
+
+
+def rejection_response(rejection: Rejection) -> web.Response:
+    headers: dict[str, str] = {}
+    if rejection.status == 401:
+        if rejection.code == "missing_token":
+            headers["WWW-Authenticate"] = "Bearer"
+        else:
+            description = rejection.detail.replace('"', "'")
+            headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{description}"'
+    return problem(rejection.status, rejection.code, rejection.title, rejection.detail, headers)
+
+
+def keys_unavailable_response() -> web.Response:
+    return problem(503, "identity_unavailable", "Identity provider unavailable",
+                   "The token signing keys could not be fetched; try again shortly.", {"Retry-After": "5"})
+
+
+class EasyAuth:
+    def __init__(self, settings: AuthSettings, validator: TokenValidator, *,
+                 bypass_prefixes: tuple[str, ...] = ()) -> None:
+        self.settings = settings
+        self.validator = validator
+        self._bypass = tuple(p.lower() for p in bypass_prefixes)
+
+    @classmethod
+    def from_file(cls, path: Path, environ: Mapping[str, str], *,
+                  bypass_prefixes: tuple[str, ...] = ()) -> "EasyAuth":
+        settings = AuthSettings.load(path, environ)
+        if settings.enabled:
+            log.info("App Service authentication emulation on (%s, action %s, issuer %s)", path,
+                     settings.unauthenticated_action, settings.issuer)
+        else:
+            log.warning("%s has platform.enabled=false: authentication emulation is off", path)
+        return cls(settings, TokenValidator(settings, environ), bypass_prefixes=bypass_prefixes)
+
+    async def close(self) -> None:
+        await self.validator.close()
+
+    @property
+    def enforcing(self) -> bool:
+        return (self.settings.require_authentication
+                and self.settings.unauthenticated_action != "AllowAnonymous")
+
+    async def authenticate(self, headers: Mapping[str, str]) -> dict[str, Any] | None:
+        """Claims for a valid bearer token, None without one; raises Rejection / KeysUnavailable."""
+        if not self.settings.aad_enabled:
+            return None
+        token = bearer_token(headers)
+        if token is None:
+            return None
+        return await self.validator.validate(token)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self.settings.enabled:
+            return await handler(request)
+        path = request.path
+        lowered = path.lower()
+        if lowered.startswith(self._bypass):
+            return await handler(request)
+        headers = strip_platform_headers(request.headers)
+        if lowered.startswith(AUTH_PREFIX):
+            return await handler(request.clone(headers=headers))
+        excluded = self.settings.is_excluded(path)
+        try:
+            claims = await self.authenticate(headers)
+        except Rejection as rejection:
+            if not excluded:
+                log.info("rejected %s %s: %s", request.method, path, rejection.code)
+                return rejection_response(rejection)
+            claims = None
+        except KeysUnavailable as exc:
+            if not excluded:
+                log.warning("cannot validate tokens: %s", exc)
+                return keys_unavailable_response()
+            claims = None
+        if claims is not None:
+            headers.update(principal_headers(claims))
+        elif self.enforcing and not excluded:
+            return self._unauthenticated(request)
+        return await handler(request.clone(headers=headers))
+
+    def _unauthenticated(self, request: web.Request) -> web.StreamResponse:
+        action = self.settings.unauthenticated_action
+        if action == "Return403":
+            rejection = missing_token()
+            return problem(403, rejection.code, "Forbidden", rejection.detail)
+        if action == "RedirectToLoginPage" and request.headers.get("X-Requested-With", "") != "XMLHttpRequest":
+            # Like App Service: browsers are sent to sign in; script requests (XHR) get a 401 instead.
+            raise web.HTTPFound(self.login_url(request, request.path_qs))
+        return rejection_response(missing_token())
+
+    def login_url(self, request: web.Request, post_login_redirect: str) -> str:
+        settings = self.settings
+        query = urlencode({
+            "client_id": settings.client_id,
+            "response_type": "code id_token",
+            "response_mode": "form_post",
+            "redirect_uri": f"{request.scheme}://{request.host}/.auth/login/aad/callback",
+            "scope": "openid profile email",
+            "state": f"redir={post_login_redirect}",
+            "nonce": secrets.token_urlsafe(16),
+        })
+        return f"{settings.authority_host}/{settings.tenant_id}/oauth2/v2.0/authorize?{query}"
+
+    # /.auth endpoints -------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/.auth/me", self.me),
+            web.get("/.auth/login/aad", self.login),
+            web.route("*", "/.auth/login/aad/callback", self.login_callback),
+            web.get("/.auth/logout", self.logout),
+        ]
+
+    async def me(self, request: web.Request) -> web.Response:
+        try:
+            claims = await self.authenticate(request.headers)
+        except Rejection as rejection:
+            return rejection_response(rejection)
+        except KeysUnavailable:
+            return keys_unavailable_response()
+        if claims is None:
+            return rejection_response(missing_token())
+        return web.json_response([auth_me_entry(claims)])
+
+    async def login(self, request: web.Request) -> web.Response:
+        target = request.query.get("post_login_redirect_uri", "/")
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"  # only same-site redirects, never an open redirector
+        raise web.HTTPFound(self.login_url(request, target))
+
+    async def login_callback(self, request: web.Request) -> web.Response:
+        return problem(501, "not_implemented", "Server-side sign-in is not emulated",
+                       "The local host validates bearer tokens only; sign in from the SPA with MSAL.js and "
+                       "send the access token in the Authorization header.")
+
+    async def logout(self, request: web.Request) -> web.Response:
+        target = request.query.get("post_logout_redirect_uri", "/")
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"
+        raise web.HTTPFound(target)
+

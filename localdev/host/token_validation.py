@@ -1,0 +1,235 @@
+"""Bearer token validation as App Service's Microsoft provider does it, fast enough to sit in front of every call.
+
+Signing keys come from the issuer's OpenID discovery document (`{issuer}/.well-known/openid-configuration`
+→ `jwks_uri`), fetched lazily on the first token (so the host starts before the identity provider does) and
+kept; an unknown `kid` triggers one refetch, rate limited. Validated tokens are remembered by SHA-256 digest
+until they expire, so a caller reusing its token costs one dictionary lookup. Checks: RS256 signature, issuer
+(the configured v2 issuer or the tenant's v1 `https://sts.windows.net/{tid}/`), `exp`/`nbf` with a small
+leeway, audience, and the default authorization policy (allowed client applications via `azp`/`appid`,
+allowed identities via `oid`).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import aiohttp
+import jwt
+from jwt import PyJWK
+
+from localdev.host.authsettings import AuthSettings
+
+log = logging.getLogger("localdev.host.easyauth")
+
+LEEWAY_SECONDS = 60
+JWKS_MAX_AGE_SECONDS = 3600
+CACHE_MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class Rejection(Exception):
+    """Why a request's credentials were not accepted; maps to one problem response."""
+
+    status: int
+    code: str
+    title: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+
+def missing_token() -> Rejection:
+    return Rejection(401, "missing_token", "Authentication required",
+                     "Send an Entra ID access token for this API as 'Authorization: Bearer <token>'.")
+
+
+def invalid_token(detail: str) -> Rejection:
+    return Rejection(401, "invalid_token", "Invalid access token", detail)
+
+
+def forbidden(detail: str) -> Rejection:
+    # App Service answers 403 when a valid token fails the authorization policy.
+    return Rejection(403, "invalid_token", "Caller not allowed", detail)
+
+
+class KeysUnavailable(Exception):
+    """Discovery or JWKS could not be fetched."""
+
+
+def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """Trust CA_BUNDLE (the local CA) when set, else the system store."""
+    bundle = environ.get("CA_BUNDLE")
+    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+
+
+class SigningKeys:
+    """The issuer's JWKS, fetched through discovery with one in-flight fetch at a time."""
+
+    def __init__(self, issuer: str, context: ssl.SSLContext, *, min_refetch_seconds: float,
+                 max_age_seconds: float = JWKS_MAX_AGE_SECONDS) -> None:
+        self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+        self._context = context
+        self._min_refetch = min_refetch_seconds
+        self._max_age = max_age_seconds
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._jwks_uri: str | None = None
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._context),
+                timeout=aiohttp.ClientTimeout(total=10), trust_env=False)
+        return self._session
+
+    async def _get_json(self, url: str) -> Any:
+        async with self._client().get(url) as response:
+            if response.status != 200:
+                raise KeysUnavailable(f"GET {url} answered {response.status}")
+            return await response.json(content_type=None)
+
+    async def _fetch(self) -> None:
+        try:
+            if self._jwks_uri is None:
+                document = await self._get_json(self._discovery_url)
+                self._jwks_uri = str(document["jwks_uri"])
+            jwks = await self._get_json(self._jwks_uri)
+        except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+            raise KeysUnavailable(f"signing keys unavailable: {exc}") from exc
+        keys: dict[str, PyJWK] = {}
+        for entry in jwks.get("keys", []):
+            try:
+                key = PyJWK(entry)
+            except jwt.PyJWTError:
+                continue  # a key type this validator does not use
+            if entry.get("kid"):
+                keys[entry["kid"]] = key
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+        log.info("fetched %d signing keys", len(keys))
+
+    def _age(self) -> float:
+        return time.monotonic() - self._fetched_at
+
+    async def get(self, kid: str) -> PyJWK | None:
+        """The key for `kid`; refetches when the set is old, or (rate limited) when `kid` is unknown."""
+        if kid in self._keys and self._age() < self._max_age:
+            return self._keys[kid]
+        async with self._lock:
+            age = self._age()
+            if kid in self._keys and age < self._max_age:
+                return self._keys[kid]  # fetched by whoever held the lock before us
+            if age >= self._max_age or age >= self._min_refetch:
+                try:
+                    await self._fetch()
+                except KeysUnavailable:
+                    if kid in self._keys:
+                        return self._keys[kid]  # keep serving known keys while the provider is down
+                    raise
+            return self._keys.get(kid)
+
+
+class TokenValidator:
+    """Validates bearer tokens against one AuthSettings; thread-unsafe by design (one event loop)."""
+
+    def __init__(self, settings: AuthSettings, environ: Mapping[str, str] | None = None, *,
+                 keys: SigningKeys | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.settings = settings
+        refetch = float(env.get("LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS", "30"))
+        self.keys = keys or SigningKeys(settings.issuer, ssl_context(env), min_refetch_seconds=refetch)
+        self._cache: dict[bytes, tuple[float, dict[str, Any]]] = {}
+
+    async def close(self) -> None:
+        await self.keys.close()
+
+    async def validate(self, token: str) -> dict[str, Any]:
+        """The token's claims, or raises Rejection (or KeysUnavailable)."""
+        digest = hashlib.sha256(token.encode("utf-8")).digest()
+        cached = self._cache.get(digest)
+        now = time.time()
+        if cached is not None:
+            expires_at, claims = cached
+            if now < expires_at:
+                return claims
+            del self._cache[digest]
+        claims = await self._validate(token)
+        self._remember(digest, claims)
+        return claims
+
+    def _remember(self, digest: bytes, claims: dict[str, Any]) -> None:
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)):
+            return
+        if len(self._cache) >= CACHE_MAX_ENTRIES:
+            now = time.time()
+            for key in [k for k, (expires_at, _) in self._cache.items() if expires_at <= now]:
+                del self._cache[key]
+            while len(self._cache) >= CACHE_MAX_ENTRIES:
+                del self._cache[next(iter(self._cache))]
+        # Cached until the moment validation would start failing (exp plus the same leeway).
+        self._cache[digest] = (float(exp) + LEEWAY_SECONDS, claims)
+
+    async def _validate(self, token: str) -> dict[str, Any]:
+        settings = self.settings
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise invalid_token("The bearer token is not a JWT.") from None
+        if header.get("alg") != "RS256":
+            raise invalid_token("The token is not signed with RS256.")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise invalid_token("The token header has no key id (kid).")
+        key = await self.keys.get(kid)
+        if key is None:
+            raise invalid_token("The token is not signed by a key of the configured issuer.")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key=key.key, algorithms=["RS256"], audience=list(settings.audiences),
+                issuer=list(settings.accepted_issuers), leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Rejection(401, "token_expired", "Access token expired",
+                            "The access token has expired; acquire a new one.") from None
+        except jwt.ImmatureSignatureError:
+            raise invalid_token("The token is not valid yet (nbf/iat in the future).") from None
+        except jwt.InvalidAudienceError:
+            raise invalid_token("The token was not issued for this API (audience).") from None
+        except jwt.InvalidIssuerError:
+            raise invalid_token("The token was not issued by the configured issuer.") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise invalid_token(f"The token has no '{exc.claim}' claim.") from None
+        except jwt.InvalidSignatureError:
+            raise invalid_token("The token signature is not valid.") from None
+        except jwt.PyJWTError:
+            raise invalid_token("The token could not be validated.") from None
+        self._authorize(claims)
+        return claims
+
+    def _authorize(self, claims: Mapping[str, Any]) -> None:
+        settings = self.settings
+        if claims.get("iss", "").startswith("https://sts.windows.net/"):
+            # A v1 token names its tenant only in the issuer; check it is the configured tenant's.
+            if claims.get("tid") not in (None, settings.tenant_id):
+                raise invalid_token("The token's tenant does not match its issuer.")
+        if settings.allowed_applications:
+            client = claims.get("azp") or claims.get("appid")
+            if client not in settings.allowed_applications:
+                raise forbidden("The client application that requested this token is not allowed.")
+        if settings.allowed_identities and claims.get("oid") not in settings.allowed_identities:
+            raise forbidden("This identity is not allowed to call the API.")
