@@ -1,0 +1,55 @@
+"""The Entra ID emulator's aiohttp application."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from .admin import AdminApi
+from .discovery import Discovery
+from .state import EmulatorState
+from .token_endpoint import TokenEndpoint
+from .tokens import TokenIssuer
+
+ISSUER_KEY: web.AppKey[TokenIssuer] = web.AppKey("issuer", TokenIssuer)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+async def error_page(request: web.Request) -> web.Response:
+    code = request.query.get("code", "")
+    text = f"AADSTS{code}" if code.isdigit() else "Unknown error"
+    return web.Response(text=f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{text}</title>"
+                             f"</head><body><main><h1>{text}</h1><p>Error reference for the local Entra ID "
+                             "emulator.</p></main></body></html>", content_type="text/html")
+
+
+def build_entra_app(state: EmulatorState) -> web.Application:
+    issuer = TokenIssuer(state)
+    app = web.Application(middlewares=[security_headers])
+    app[ISSUER_KEY] = issuer
+    discovery = Discovery(state)
+    token = TokenEndpoint(state, issuer)
+    app.add_routes(AdminApi(state, issuer).routes())
+    app.add_routes([
+        web.get("/common/discovery/instance", discovery.instance),
+        web.get("/{tenant}/discovery/instance", discovery.instance),
+        web.get("/{tenant}/v2.0/.well-known/openid-configuration", discovery.openid_v2),
+        web.get("/{tenant}/.well-known/openid-configuration", discovery.openid_v1),
+        web.get("/{tenant}/discovery/v2.0/keys", discovery.keys_v2),
+        web.get("/{tenant}/discovery/keys", discovery.keys_v1),
+        web.post("/{tenant}/oauth2/v2.0/token", token.handle),
+        web.options("/{tenant}/oauth2/v2.0/token", token.preflight),
+        web.get("/error", error_page),
+    ])
+    try:
+        from .authorize import add_authorize_routes
+    except ImportError:  # pragma: no cover - authorize lands in a later commit
+        pass
+    else:
+        add_authorize_routes(app, state, issuer, token)
+    return app

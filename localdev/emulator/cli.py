@@ -1,0 +1,24 @@
+"""`python -m localdev emulators`: the Entra ID and Microsoft Graph emulators (HTTPS, loopback)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from .server import serve
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localdev emulators",
+                                     description="Entra ID and Microsoft Graph emulators on 127.0.0.1 (HTTPS).")
+    parser.add_argument("--entra-port", type=int, default=9443, help="0 picks a free port")
+    parser.add_argument("--graph-port", type=int, default=9444, help="0 picks a free port")
+    parser.add_argument("--state-dir", type=Path, default=Path(".localdev"),
+                        help="certificates and signing keys live here (created on first run)")
+    parser.add_argument("--tenant-file", type=Path, default=None, help="seed tenant JSON (default: the bundled seed)")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(serve(args.entra_port, args.graph_port, args.state_dir, args.tenant_file))
+    except KeyboardInterrupt:
+        pass
+    return 0
