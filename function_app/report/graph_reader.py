@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import IdentityUnavailable, InteractionRequired
+from ..errors import ApiError, ConsentRequired, IdentityUnavailable, InteractionRequired, RetryableError
 from ..settings import Settings, get_settings
 
 TIMEOUT = (3.05, 15.0)
@@ -58,8 +58,17 @@ def _token(partition_key: str, scopes: Sequence[str]) -> str:
         raise TerminalGraphError("interaction_required",
                                  "The sign-in that started this report has expired or was revoked; "
                                  "sign in again and start a new report.") from None
+    except ConsentRequired:
+        raise TerminalGraphError("consent_required",
+                                 "The API is no longer allowed to read Microsoft Graph for this user; an "
+                                 "administrator must grant consent.") from None
     except IdentityUnavailable:
         raise TransientGraphError("identity_unavailable", "The identity provider is unavailable.") from None
+    except RetryableError as error:
+        raise TransientGraphError(error.code, error.detail) from None
+    except ApiError as error:
+        # Misconfiguration or a rejected cached grant: retrying the activity cannot fix it.
+        raise TerminalGraphError(error.code, error.detail) from None
 
 
 class GraphReader:

@@ -71,6 +71,7 @@ ERROR_TITLES = {
     "graph_unavailable": "Microsoft Graph is unavailable",
     "graph_forbidden": "Microsoft Graph refused access",
     "identity_unavailable": "The identity provider is unavailable",
+    "consent_required": "Consent is required to read Microsoft Graph",
     "report_failed": "The report could not be built",
 }
 

@@ -1,0 +1,44 @@
+"""Shared helpers for the report's integration tests (emulator over HTTPS, real MSAL OBO)."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from tests.fixtures.host import emulator_app_env
+
+PRIYA = "priya.natarajan@larkspur.example"
+MIRA = "mira.okafor@larkspur.example"
+
+
+def user_token(emulator: Any, upn: str) -> str:
+    """What the SPA sends: a v2 token for the API's user_impersonation scope."""
+    return emulator.mint(user=upn, client_id=emulator.app("spa")["client_id"],
+                         audience=emulator.app("api")["client_id"], scopes=["user_impersonation"])
+
+
+def auth_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "X-User-Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def app_settings(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The product's settings pointed at the emulator, for code running in this test process."""
+    from function_app.auth.request import reset_validator
+    from function_app.obo import reset_obo_client
+    from function_app.report import graph_reader
+    from function_app.settings import reset_settings
+
+    env = {**emulator_app_env(fresh_emulator), "TOKEN_CACHE": "memory"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def reset() -> None:
+        reset_settings()
+        reset_obo_client()
+        reset_validator()
+        graph_reader._session = None
+
+    reset()
+    yield env
+    reset()

@@ -1,0 +1,110 @@
+"""Report activities against the Graph emulator over HTTPS, with Graph tokens from the user's cache
+partition after a real On-Behalf-Of exchange (what the HTTP starter does before starting a job)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from function_app.auth.request import authenticate_headers
+from function_app.obo import get_obo_client
+from function_app.report import activities, model
+from function_app.report.graph_reader import TransientGraphError
+from function_app.settings import get_settings
+from tests.integration.durable.conftest import PRIYA, auth_headers, user_token
+
+OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+@pytest.fixture
+def job(app_settings: dict[str, str], fresh_emulator: Any) -> dict[str, Any]:
+    caller = authenticate_headers(auth_headers(user_token(fresh_emulator, PRIYA)))
+    scopes = get_settings().report_graph_scopes
+    get_obo_client().ensure_refreshable(caller.principal, caller.assertion, scopes)
+    return model.JobInput(caller.principal.tenant_id, caller.principal.object_id, tuple(scopes)).activity_input()
+
+
+def directory(emulator: Any) -> dict[str, dict[str, Any]]:
+    return {u["upn"]: u for u in emulator.config["users"]}
+
+
+def test_profile_and_direct_reports(job: dict[str, Any], fresh_emulator: Any):
+    users = directory(fresh_emulator)
+    profile = activities.report_profile(job)["value"]
+    assert profile["user"]["userPrincipalName"] == PRIYA
+    assert profile["user"]["id"] == users[PRIYA]["oid"]
+    reports = activities.report_direct_reports(job)["value"]["directReports"]
+    assert {p["userPrincipalName"] for p in reports} == {"sam.whitfield@larkspur.example",
+                                                         "lena.hoffmann@larkspur.example"}
+
+
+def test_manager_steps_climb_to_the_top(job: dict[str, Any], fresh_emulator: Any):
+    chain = []
+    step = activities.report_manager({**job, "userId": None})["value"]
+    while step["manager"] is not None:
+        chain.append(step["manager"]["userPrincipalName"])
+        step = activities.report_manager({**job, "userId": step["manager"]["id"]})["value"]
+    assert chain == ["daniel.reyes@larkspur.example", "mira.okafor@larkspur.example"]
+
+
+def test_group_pages_follow_next_links(job: dict[str, Any], fresh_emulator: Any):
+    pages, groups = 0, []
+    link = None
+    while True:
+        page = activities.report_groups_page({**job, "nextLink": link})["value"]
+        pages += 1
+        assert len(page["groups"]) <= model.GROUPS_PAGE_SIZE
+        groups.extend(page["groups"])
+        link = page["nextLink"]
+        if not link:
+            break
+    assert pages >= 3  # ~32 memberships at 10 per page
+    assert len(groups) >= 30 and len({g["id"] for g in groups}) == len(groups)
+    assert all(g["displayName"] and g["kind"] for g in groups)
+    assert fresh_emulator.metrics()["graph"]  # the pages really went to the Graph emulator
+
+
+def test_only_one_obo_exchange_then_silent_tokens(job: dict[str, Any], fresh_emulator: Any):
+    before = fresh_emulator.metrics()["token"].get(OBO_GRANT, 0)
+    activities.report_profile(job)
+    activities.report_direct_reports(job)
+    assert fresh_emulator.metrics()["token"].get(OBO_GRANT, 0) == before
+
+
+def test_next_link_outside_graph_is_refused(job: dict[str, Any]):
+    result = activities.report_groups_page({**job, "nextLink": "https://attacker.example/v1.0/me/x"})
+    assert result["error"]["code"] == "report_failed"
+
+
+@pytest.mark.parametrize("status, code", [(503, "graph_unavailable"), (429, "graph_throttled")])
+def test_transient_graph_errors_raise_for_retry(job: dict[str, Any], fresh_emulator: Any, status: int, code: str):
+    fresh_emulator.fault(endpoint="graph", status=status, retry_after=1, count=1)
+    with pytest.raises(TransientGraphError) as caught:
+        activities.report_profile(job)
+    assert caught.value.code == code
+    assert activities.report_profile(job)["value"]["user"]["userPrincipalName"] == PRIYA  # the retry works
+
+
+def test_graph_forbidden_is_terminal(job: dict[str, Any], fresh_emulator: Any):
+    fresh_emulator.fault(endpoint="graph", status=403, count=1)
+    assert activities.report_profile(job)["error"]["code"] == "graph_forbidden"
+
+
+def test_missing_partition_means_interaction_required(job: dict[str, Any]):
+    get_obo_client().forget(job["partitionKey"])
+    result = activities.report_profile(job)
+    assert result["error"]["code"] == "interaction_required"
+    assert "eyJ" not in json.dumps(result)
+
+
+def test_revoked_refresh_token_means_interaction_required(job: dict[str, Any], fresh_emulator: Any):
+    """Access token expired and the refresh token revoked: silent acquisition fails cleanly."""
+    store = get_obo_client().store
+    cache = json.loads(store.load(job["partitionKey"]))
+    for entry in cache.get("AccessToken", {}).values():
+        entry["expires_on"] = entry["extended_expires_on"] = "1"
+    store.save(job["partitionKey"], json.dumps(cache), 3600)
+    fresh_emulator.fault(endpoint="token", status=400, aadsts=50173, count=None)
+    result = activities.report_profile(job)
+    assert result["error"]["code"] == "interaction_required"
