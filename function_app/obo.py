@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 from .auth.validate import Principal
 from .errors import (ApiError, ConsentRequired, IdentityUnavailable, InteractionRequired, InvalidToken, Misconfigured,
@@ -43,6 +44,8 @@ PARTITION_TTL_SECONDS = 24 * 3600
 FLIGHT_WAIT_SECONDS = 30.0
 MSAL_TIMEOUT = (3.05, 10.0)
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+# What MSAL raises for network failures, 5xx (raise_for_status) and non-JSON responses.
+_TRANSPORT_ERRORS = (requests.RequestException, MsalServiceError, ValueError)
 _AADSTS_RE = re.compile(r"AADSTS(\d+)")
 
 # AADSTS codes (https://learn.microsoft.com/entra/identity-platform/reference-error-codes)
@@ -261,7 +264,7 @@ class OboClient:
                 self._credential = _client_credential(self._settings)
                 try:
                     first = self._build_app(msal.SerializableTokenCache(), session, http_cache=self._http_cache)
-                except (requests.RequestException, ValueError) as exc:
+                except _TRANSPORT_ERRORS as exc:
                     # Discovery failed: nothing is cached, the next call retries.
                     log_event("msal_discovery_failed", logging.WARNING, error=type(exc).__name__)
                     raise IdentityUnavailable("The identity provider's metadata is unavailable.") from None
@@ -288,7 +291,7 @@ class OboClient:
         http = _CallHttp(self._shared())
         try:
             return self._build_app(cache, http), http
-        except (requests.RequestException, ValueError):
+        except _TRANSPORT_ERRORS:
             # Only possible when the discovery entries fell out of the http cache and the refetch failed.
             raise IdentityUnavailable("The identity provider's metadata is unavailable.",
                                       retry_after=http.retry_after) from None
@@ -332,7 +335,7 @@ class OboClient:
             return None
         try:
             result = app.acquire_token_silent_with_error(list(scopes), account=account)
-        except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError):
+        except _TRANSPORT_ERRORS:
             raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
         self._save(key, cache)
         if result and "access_token" in result:
@@ -384,7 +387,7 @@ class OboClient:
                 result = app.acquire_token_on_behalf_of(assertion, list(scopes))
             except ApiError:
                 raise  # from the managed identity assertion callable
-            except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError):
+            except _TRANSPORT_ERRORS:
                 raise IdentityUnavailable("The identity provider is unavailable.",
                                           retry_after=http.retry_after) from None
             log_event("obo_exchange", user=_user_ref(key), status=http.status,

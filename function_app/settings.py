@@ -154,7 +154,7 @@ def _get(env: Mapping[str, str], *names: str) -> str | None:
     return None
 
 
-def _guid(env: Mapping[str, str], value: str | None, setting: str) -> str:
+def _guid(value: str | None, setting: str) -> str:
     if value is None:
         raise Misconfigured(f"{setting} is required.", setting=setting)
     if not GUID_RE.match(value):
@@ -200,7 +200,7 @@ def _credential(env: Mapping[str, str]) -> Credential | None:
     if secret:
         return ClientSecret(secret)
     if mi_client_id:
-        _guid(env, mi_client_id, "MANAGED_IDENTITY_CLIENT_ID")
+        _guid(mi_client_id, "MANAGED_IDENTITY_CLIENT_ID")
         endpoint = _get(env, "IDENTITY_ENDPOINT")
         header = _get(env, "IDENTITY_HEADER")
         if not endpoint:
@@ -240,12 +240,12 @@ def _token_cache_keys(value: str | None) -> tuple[tuple[str, bytes], ...]:
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build `Settings` from a mapping of app settings; raises `Misconfigured` naming the faulty setting."""
-    api_client_id = _guid(env, _get(env, "API_CLIENT_ID", "WEBSITE_AUTH_CLIENT_ID"), "API_CLIENT_ID")
+    api_client_id = _guid(_get(env, "API_CLIENT_ID", "WEBSITE_AUTH_CLIENT_ID"), "API_CLIENT_ID")
 
     issuer = _get(env, "WEBSITE_AUTH_OPENID_ISSUER")
     issuer_host, issuer_tid = parse_issuer(issuer) if issuer else (None, None)
     tenant_setting = _get(env, "TENANT_ID")
-    tenant_id = _guid(env, tenant_setting, "TENANT_ID") if tenant_setting else issuer_tid
+    tenant_id = _guid(tenant_setting, "TENANT_ID") if tenant_setting else issuer_tid
     if tenant_id is None:
         raise Misconfigured("TENANT_ID (or WEBSITE_AUTH_OPENID_ISSUER) is required.", setting="TENANT_ID")
     if issuer_tid and issuer_tid != tenant_id:
@@ -267,9 +267,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if " " in api_scope or "/" in api_scope:
         raise Misconfigured("API_SCOPE is the bare scope name, e.g. user_impersonation.", setting="API_SCOPE")
 
-    allowed_tenants = tuple(_guid(env, t, "ALLOWED_TENANTS") for t in
+    allowed_tenants = tuple(_guid(t, "ALLOWED_TENANTS") for t in
                             _list(_get(env, "ALLOWED_TENANTS", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS"))) or (tenant_id,)
-    client_apps = tuple(_guid(env, c, "ALLOWED_CLIENT_APPS") for c in _list(_get(env, "ALLOWED_CLIENT_APPS")))
+    client_apps = tuple(_guid(c, "ALLOWED_CLIENT_APPS") for c in _list(_get(env, "ALLOWED_CLIENT_APPS")))
 
     header = _get(env, "USER_TOKEN_HEADER") or DEFAULT_USER_TOKEN_HEADER
     if not _HEADER_NAME_RE.match(header):
@@ -284,7 +284,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     spa_client_id = _get(env, "SPA_CLIENT_ID")
     if spa_client_id:
-        spa_client_id = _guid(env, spa_client_id, "SPA_CLIENT_ID")
+        spa_client_id = _guid(spa_client_id, "SPA_CLIENT_ID")
 
     cache_kind = (_get(env, "TOKEN_CACHE") or "memory").lower()
     if cache_kind not in ("memory", "redis"):

@@ -76,6 +76,7 @@ class JwksCache:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._last_attempt: float | None = None
+        self._last_unknown_kid_refetch: float | None = None
         self._last_error: str | None = None
         self._lock = threading.Lock()
 
@@ -87,6 +88,7 @@ class JwksCache:
             self._refresh(reason="expired")
         key = self._keys.get(kid)
         if key is None and self._may_refetch_for_unknown_kid():
+            self._last_unknown_kid_refetch = self._clock()
             self._refresh(reason="unknown_kid")
             key = self._keys.get(kid)
         if key is None:
@@ -108,7 +110,8 @@ class JwksCache:
         return float("inf") if self._last_attempt is None else now - self._last_attempt
 
     def _may_refetch_for_unknown_kid(self) -> bool:
-        return self._since_last_attempt(self._clock()) >= self._unknown_kid_interval
+        last = self._last_unknown_kid_refetch
+        return last is None or self._clock() - last >= self._unknown_kid_interval
 
     def _refresh(self, *, reason: str, force: bool = False) -> None:
         attempt_started = self._clock()
