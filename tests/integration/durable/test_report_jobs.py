@@ -1,0 +1,107 @@
+"""The report job end to end through the local Functions host: HTTP starter -> local Durable runtime
+(SQLite history, the SDK's replay) -> activities -> Graph emulator, polled through `GET /api/jobs/{id}`."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from tests.fixtures.host import HostHandle, emulator_app_env
+from tests.integration.durable.conftest import MIRA, PRIYA, auth_headers, user_token
+
+pytestmark = pytest.mark.slow
+
+
+def http() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # the host is plain HTTP on loopback
+    return session
+
+
+def start_job(host: HostHandle, token: str) -> dict[str, Any]:
+    response = http().post(host.api("jobs/profile-report"), headers=auth_headers(token), timeout=60)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert set(body) == {"id", "statusUrl"}
+    assert body["statusUrl"] == f"/api/jobs/{body['id']}"
+    assert response.headers["Location"] == body["statusUrl"]
+    assert "webhooks" not in response.text and "code=" not in response.text
+    return body
+
+
+def poll(host: HostHandle, status_url: str, token: str, *, timeout: float = 90,
+         seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = http().get(host.url + status_url, headers=auth_headers(token), timeout=30)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if seen is not None:
+            seen.append(body)
+        if body["runtimeStatus"] not in ("Pending", "Running"):
+            return body
+        assert time.monotonic() < deadline, f"job still {body['runtimeStatus']}: {body}"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def report_host(host_factory: Callable[..., HostHandle], fresh_emulator: Any, tmp_path: Path) -> HostHandle:
+    return host_factory(env=emulator_app_env(fresh_emulator), state_dir=tmp_path / "durable")
+
+
+def test_report_job_runs_to_completion_with_progress(report_host: HostHandle, fresh_emulator: Any):
+    token = user_token(fresh_emulator, PRIYA)
+    fresh_emulator.fault(endpoint="graph", latency_ms=150, count=None)  # slow enough to watch progress
+    job = start_job(report_host, token)
+    seen: list[dict[str, Any]] = []
+    final = poll(report_host, job["statusUrl"], token, seen=seen)
+    assert final["runtimeStatus"] == "Completed", final
+    result = final["result"]
+    assert result["user"]["userPrincipalName"] == PRIYA
+    assert [m["userPrincipalName"] for m in result["managerChain"]] == ["daniel.reyes@larkspur.example", MIRA]
+    assert {p["userPrincipalName"] for p in result["directReports"]} == {"sam.whitfield@larkspur.example",
+                                                                         "lena.hoffmann@larkspur.example"}
+    assert result["groupCount"] == len(result["groups"]) >= 30
+    assert final["progress"] == {"completed": 4, "total": 4, "stage": "Done",
+                                 "graphCalls": final["progress"]["graphCalls"]}
+    running = [s["progress"] for s in seen if s["runtimeStatus"] == "Running" and s.get("progress")]
+    assert running and all(0 <= p["completed"] < 4 and p["total"] == 4 for p in running)
+    assert "error" not in final
+
+
+def test_job_status_is_for_its_owner_only(report_host: HostHandle, fresh_emulator: Any):
+    token = user_token(fresh_emulator, PRIYA)
+    job = start_job(report_host, token)
+    other = http().get(report_host.url + job["statusUrl"], headers=auth_headers(user_token(fresh_emulator, MIRA)),
+                       timeout=30)
+    assert other.status_code == 404
+    assert other.headers["Content-Type"].startswith("application/problem+json")
+    assert other.json()["code"] == "not_found"
+    unknown = http().get(report_host.api("jobs/00000000000000000000000000000000"), headers=auth_headers(token),
+                         timeout=30)
+    assert unknown.status_code == 404 and unknown.json() == {**unknown.json(), "code": "not_found"}
+    anonymous = http().get(report_host.url + job["statusUrl"], timeout=30)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "missing_token"
+    assert poll(report_host, job["statusUrl"], token)["runtimeStatus"] == "Completed"
+
+
+def test_starting_a_job_needs_a_token(report_host: HostHandle):
+    response = http().post(report_host.api("jobs/profile-report"), timeout=30)
+    assert response.status_code == 401
+    assert response.json()["code"] == "missing_token"
+
+
+def test_revoked_session_ends_the_job_with_interaction_required(report_host: HostHandle, fresh_emulator: Any):
+    """Graph rejects the user's token mid-job (revoked session): a clean error, no stack trace."""
+    token = user_token(fresh_emulator, PRIYA)
+    fresh_emulator.fault(endpoint="graph", path="/users/", status=401, count=None)
+    job = start_job(report_host, token)
+    final = poll(report_host, job["statusUrl"], token)
+    assert final["runtimeStatus"] == "Failed"
+    assert final["error"]["code"] == "interaction_required"
+    assert "result" not in final
+    assert "Traceback" not in str(final) and "Exception" not in str(final)
