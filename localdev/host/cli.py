@@ -81,6 +81,9 @@ def _bind(port: int) -> socket.socket:
 
 async def serve(args: argparse.Namespace) -> int:
     app_root: Path = args.app_root.resolve()
+    # The worker runs with the app root as its working directory; relative settings (CA_BUNDLE=.localdev/...)
+    # resolve against it.
+    os.chdir(app_root)
     settings_file = find_settings_file(app_root, args.settings)
     if settings_file is not None:
         apply_values(read_values(settings_file))

@@ -149,7 +149,7 @@ class TokenValidator:
                  keys: SigningKeys | None = None) -> None:
         env = os.environ if environ is None else environ
         self.settings = settings
-        refetch = float(env.get("LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS", "30"))
+        refetch = float(env.get("LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS", "2"))
         self.keys = keys or SigningKeys(settings.issuer, ssl_context(env), min_refetch_seconds=refetch)
         self._cache: dict[bytes, tuple[float, dict[str, Any]]] = {}
 
