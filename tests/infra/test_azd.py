@@ -139,3 +139,22 @@ def test_swa_cli_config_deploys_the_static_front_end_only():
     assert entry["swaConfigLocation"] == "static_frontend"
     assert "apiLocation" not in entry, "the API is the linked function app, not a managed function"
     assert "deploymentToken" not in entry
+
+
+def test_every_parameter_is_documented_in_the_deployment_guide():
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    values = json.loads(PARAMETERS.read_text())["parameters"]
+    for name in parameters(MAIN):
+        assert f"`{name}`" in guide, f"docs/deploy.md does not describe {name}"
+        value = values.get(name, {}).get("value")
+        variable = re.fullmatch(r"\$\{(\w+)(?:=.*)?\}", value) if isinstance(value, str) else None
+        if variable:
+            assert f"`{variable.group(1)}`" in guide, f"docs/deploy.md does not name {variable.group(1)}"
+
+
+def test_deployment_guide_covers_both_paths_roles_and_clean_up():
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    for needed in ("azd up", "az deployment sub create", "func azure functionapp publish", "--python",
+                   "swa deploy", "Application Developer", "Cloud Application Administrator",
+                   "Privileged Role Administrator", "azd down --purge", "az ad app delete"):
+        assert needed in guide, f"docs/deploy.md does not mention {needed}"
