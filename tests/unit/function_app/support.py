@@ -206,3 +206,20 @@ class FakeIdentityProvider:
 
     def obo_count(self) -> int:
         return sum(1 for f in self.token_requests if f["grant_type"][0].endswith("jwt-bearer"))
+
+
+def registered_functions(app: Any) -> list[Any]:
+    """`app.get_functions()` as the worker sees it; callable more than once.
+
+    azure-functions remembers names it has indexed and refuses a second `get_functions()` on the same
+    app object, so forget them first (tests index the one imported app many times).
+    """
+    app.functions_bindings = {}
+    return app.get_functions()
+
+
+def user_function(app: Any, route: str) -> Callable[..., Any]:
+    for fn in registered_functions(app):
+        if getattr(fn.get_trigger(), "route", None) == route:
+            return fn.get_user_function()
+    raise LookupError(route)

@@ -1,0 +1,84 @@
+"""Problem responses and log redaction."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from function_app.errors import (ConsentRequired, GraphThrottled, IdentityUnavailable, InsufficientScope,
+                                 InteractionRequired, InvalidToken, MissingToken, problem_response)
+from function_app.logging_setup import begin_request, install_redaction, redact
+from tests.unit.function_app.support import mint
+
+
+def test_problem_shape_and_headers() -> None:
+    response = problem_response(InvalidToken('bad "token"\nnext'), "cid-1")
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert json.loads(response.get_body()) == {
+        "type": "https://errors.profile-api.local/invalid_token", "title": "Invalid token", "status": 401,
+        "code": "invalid_token", "detail": 'bad "token"\nnext', "correlationId": "cid-1"}
+    # header-safe: no quotes or control characters inside the quoted string
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token", error_description="bad tokennext"'
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_missing_token_challenge_has_no_error_code() -> None:
+    assert problem_response(MissingToken(), "c").headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_insufficient_scope_names_the_scope() -> None:
+    challenge = problem_response(InsufficientScope("x", scope="user_impersonation"), "c").headers["WWW-Authenticate"]
+    assert challenge == 'Bearer error="insufficient_scope", error_description="x", scope="user_impersonation"'
+
+
+def test_consent_required_is_403_with_url() -> None:
+    response = problem_response(ConsentRequired("x", consent_url="https://idp/t/adminconsent?client_id=a"), "c")
+    assert response.status_code == 403
+    assert json.loads(response.get_body())["consentUrl"] == "https://idp/t/adminconsent?client_id=a"
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="insufficient_scope"')
+
+
+def test_interaction_required_without_claims() -> None:
+    response = problem_response(InteractionRequired("sign in"), "c")
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="interaction_required"')
+
+
+@pytest.mark.parametrize(("error", "status", "retry_after"), [
+    (IdentityUnavailable("x"), 503, "5"),
+    (IdentityUnavailable("x", retry_after=0.2), 503, "1"),
+    (IdentityUnavailable("x", retry_after=99999), 503, "3600"),
+    (GraphThrottled("x", retry_after=12), 429, "12"),
+])
+def test_retry_after_is_always_present_and_sane(error, status: int, retry_after: str) -> None:
+    response = problem_response(error, "c")
+    assert response.status_code == status and response.headers["Retry-After"] == retry_after
+
+
+@pytest.mark.parametrize("value", ["", "nope", "3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Evil: 1", "1" * 200])
+def test_correlation_id_rejects_garbage(value: str) -> None:
+    cid = begin_request({"x-correlation-id": value})
+    assert cid != value and len(cid) == 36
+
+
+def test_redaction() -> None:
+    token = mint()
+    text = (f"Authorization: Bearer {token} client_secret=abc123 "
+            f'{{"refresh_token": "0.AAAA-refresh", "client_info": "eyJ1aWQiOiJ4In0"}} assertion={token}')
+    cleaned = redact(text)
+    assert token not in cleaned and "abc123" not in cleaned and "0.AAAA-refresh" not in cleaned
+    assert "eyJ1aWQiOiJ4In0" not in cleaned
+
+
+def test_redaction_applies_to_every_logger_and_exception(caplog: pytest.LogCaptureFixture) -> None:
+    install_redaction()
+    caplog.set_level(logging.DEBUG)
+    token = mint()
+    logging.getLogger("some.library").debug("sending %s", token)
+    try:
+        raise ValueError(f"bad token {token}")
+    except ValueError:
+        logging.getLogger("other").exception("failed")
+    assert caplog.records
+    assert token not in caplog.text
+    assert "[redacted]" in caplog.text

@@ -1,0 +1,180 @@
+"""Graph client: retries inside a time budget, Retry-After, error mapping, client-request-id."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import requests
+
+from function_app.errors import ConsentRequired, GraphThrottled, GraphUnavailable, InteractionRequired, PhotoNotFound
+from function_app.graph import PROFILE_FIELDS, GraphClient, GraphTokenRejected
+from function_app.settings import load_settings
+from tests.unit.function_app.support import GRAPH, Reply, Transport, base_env, session_with
+
+PROFILE = {"@odata.context": "x", "id": "1", "displayName": "Ana Souza", "userPrincipalName": "ana@larkspur.example"}
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def client_for(replies: list[Reply | Exception], budget: float = 8.0) -> tuple[GraphClient, Transport, FakeTime]:
+    queue = list(replies)
+    transport = Transport(lambda request: queue.pop(0) if len(queue) > 1 else queue[0])
+    fake = FakeTime()
+    client = GraphClient(load_settings(base_env()), session=session_with(transport), budget_seconds=budget,
+                         sleep=fake.sleep, clock=fake.clock)
+    return client, transport, fake
+
+
+def test_profile_with_select_and_headers() -> None:
+    client, transport, _ = client_for([Reply(200, PROFILE)])
+    assert client.me("graph-token") == {k: v for k, v in PROFILE.items() if k != "@odata.context"}
+    request = transport.requests[0]
+    assert request.url.startswith(f"{GRAPH}/me?%24select=")
+    assert all(field in requests.utils.unquote(request.url) for field in PROFILE_FIELDS)
+    assert request.headers["Authorization"] == "Bearer graph-token"
+    assert len(request.headers["client-request-id"]) == 36
+    assert transport.timeouts[0][0] > 0 and transport.timeouts[0][1] > 0
+
+
+def test_client_request_id_is_new_per_attempt_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="function_app")
+    client, transport, _ = client_for([Reply(503, {}), Reply(200, PROFILE)])
+    client.me("graph-token")
+    ids = [r.headers["client-request-id"] for r in transport.requests]
+    assert len(set(ids)) == 2
+    assert all(f"client_request_id={i}" in caplog.text for i in ids)
+    assert "graph-token" not in caplog.text
+
+
+def test_retries_429_honouring_retry_after() -> None:
+    client, transport, fake = client_for([Reply(429, {}, {"Retry-After": "2"}), Reply(200, PROFILE)])
+    assert client.me("t")["displayName"] == "Ana Souza"
+    assert fake.sleeps == [2.0]
+    assert len(transport.requests) == 2
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_retries_transient_server_errors(status: int) -> None:
+    client, transport, fake = client_for([Reply(status, {}), Reply(status, {}), Reply(200, PROFILE)])
+    client.me("t")
+    assert len(transport.requests) == 3
+    assert fake.sleeps == [0.25, 0.5]
+
+
+def test_throttling_beyond_the_budget_is_graph_throttled() -> None:
+    client, transport, fake = client_for([Reply(429, {}, {"Retry-After": "3"})])
+    with pytest.raises(GraphThrottled) as caught:
+        client.me("t")
+    assert caught.value.status == 429 and caught.value.headers["Retry-After"] == "3"
+    assert fake.now <= 8.0  # never waits past the budget
+    assert len(transport.requests) == 3  # 0 s, 3 s, 6 s; a wait to 9 s would exceed the budget
+
+
+def test_retry_after_longer_than_budget_fails_fast() -> None:
+    client, transport, fake = client_for([Reply(429, {}, {"Retry-After": "30"})])
+    with pytest.raises(GraphThrottled) as caught:
+        client.me("t")
+    assert caught.value.headers["Retry-After"] == "30"
+    assert len(transport.requests) == 1 and fake.sleeps == []
+
+
+def test_persistent_503_is_graph_unavailable_with_retry_after() -> None:
+    client, transport, _ = client_for([Reply(503, {})])
+    with pytest.raises(GraphUnavailable) as caught:
+        client.me("t")
+    assert caught.value.status == 503 and int(caught.value.headers["Retry-After"]) >= 1
+    assert len(transport.requests) == 4
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 500, 502])
+def test_no_retry_on_other_statuses(status: int) -> None:
+    client, transport, _ = client_for([Reply(status, {"error": {"code": "x"}})])
+    with pytest.raises(Exception):
+        client.me("t")
+    assert len(transport.requests) == 1
+
+
+def test_timeouts_are_retried_then_unavailable() -> None:
+    client, transport, _ = client_for([requests.ReadTimeout("slow")])
+    with pytest.raises(GraphUnavailable):
+        client.me("t")
+    assert len(transport.requests) == 4
+
+
+def test_malformed_json_is_graph_unavailable() -> None:
+    client, _, _ = client_for([Reply(200, content=b"<html>oops</html>")])
+    with pytest.raises(GraphUnavailable):
+        client.me("t")
+    client, _, _ = client_for([Reply(200, ["not", "an", "object"])])
+    with pytest.raises(GraphUnavailable):
+        client.me("t")
+
+
+def test_401_and_403_mapping() -> None:
+    client, _, _ = client_for([Reply(401, {"error": {"code": "InvalidAuthenticationToken"}})])
+    with pytest.raises(GraphTokenRejected):
+        client.me("t")
+    challenge = 'Bearer realm="", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZX19fQ=="'
+    client, _, _ = client_for([Reply(401, {}, {"WWW-Authenticate": challenge})])
+    with pytest.raises(InteractionRequired) as caught:
+        client.me("t")
+    assert caught.value.claims == '{"access_token":{"nbf":{"essential":true}}}'
+    client, _, _ = client_for([Reply(403, {"error": {"code": "Authorization_RequestDenied"}})])
+    with pytest.raises(ConsentRequired) as consent:
+        client.me("t")
+    assert "adminconsent?client_id=" in consent.value.extra["consentUrl"]
+
+
+def test_photo_bytes_and_404() -> None:
+    client, _, _ = client_for([Reply(200, content=b"\x89PNG....", headers={"Content-Type": "image/png"})])
+    photo = client.photo("t")
+    assert photo.content.startswith(b"\x89PNG") and photo.content_type == "image/png"
+    client, _, _ = client_for([Reply(404, {"error": {"code": "ImageNotFound"}})])
+    with pytest.raises(PhotoNotFound) as caught:
+        client.photo("t")
+    assert caught.value.status == 404
+    client, _, _ = client_for([Reply(200, content=b"<html/>", headers={"Content-Type": "text/html"})])
+    with pytest.raises(GraphUnavailable):
+        client.photo("t")
+
+
+def test_paging_follows_next_links_on_the_graph_host_only() -> None:
+    pages: list[Reply | Exception] = [
+        Reply(200, {"value": [{"id": "a"}], "@odata.nextLink": f"{GRAPH}/me/transitiveMemberOf?$skiptoken=2"}),
+        Reply(200, {"value": [{"id": "b"}]}),
+    ]
+    client, transport, _ = client_for(pages)
+    assert [item["id"] for item in client.iter_pages("t", "/me/transitiveMemberOf")] == ["a", "b"]
+    client, transport, _ = client_for([Reply(200, {"value": [], "@odata.nextLink": "https://evil.example/x"})])
+    with pytest.raises(GraphUnavailable):
+        list(client.iter_pages("t", "/me/transitiveMemberOf"))
+    assert len(transport.requests) == 1
+
+
+def test_session_ignores_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    seen: list[Any] = []
+
+    class Capture(Transport):
+        def send(self, request, **kwargs):  # type: ignore[override]
+            seen.append(kwargs.get("verify"))
+            return super().send(request, **kwargs)
+
+    transport = Capture(lambda request: Reply(200, PROFILE))
+    client = GraphClient(load_settings(base_env(CA_BUNDLE=str(ca))), session=session_with(transport))
+    client.me("t")
+    assert seen == [str(ca.resolve())]
