@@ -168,38 +168,49 @@ class GraphService:
     async def _user_resource(self, request: web.Request, caller: Caller, key: str, user: dict[str, Any] | None,
                              is_self: bool, navigation: list[str]) -> web.StreamResponse:
         name = navigation[0].lower() if navigation else ""
-        if len(navigation) > 1 and not (name == "photo" and navigation[1] == "$value" and len(navigation) == 2):
+        if name == "photo" and len(navigation) <= 2:
+            if len(navigation) == 2 and navigation[1] != "$value":
+                raise unknown_segment(navigation[1])
+            return await self._photo(caller, key, user, is_self, raw=len(navigation) == 2)
+        if len(navigation) > 1:
             raise unknown_segment(navigation[1])
         if name == "":
             return self._profile(request, caller, key, user, is_self)
-        if name == "photo":
-            return await self._photo(caller, key, user, is_self, raw=len(navigation) == 2)
         if name == "manager":
-            _authorize(caller, READ_USERS, request, collection=False)
-            found = _existing(user, key)
-            manager = directory.manager_of(self._state.tenant, found)
-            if manager is None:
-                raise resource_not_found("manager")
-            select = directory.parse_select(_option(request, "$select"), "user")
-            body = {"@odata.context": f"{METADATA}#directoryObjects/$entity", "@odata.type": directory.USER_TYPE}
-            return _json({**body, **directory.project_user(manager, select)})
+            return self._manager(request, caller, key, user)
         if name == "directreports":
-            _authorize(caller, READ_USERS, request, collection=True)
-            reports = directory.direct_reports(self._state.tenant, _existing(user, key))
-            select = directory.parse_select(_option(request, "$select"), "user")
-            items = [{"@odata.type": directory.USER_TYPE, **directory.project_user(u, select)} for u in reports]
-            return self._collection(request, caller, f"{METADATA}#directoryObjects", items)
+            return self._direct_reports(request, caller, key, user)
         if name in ("transitivememberof", "memberof"):
-            _authorize(caller, READ_MEMBERSHIPS, request, collection=True)
-            found = _existing(user, key)
-            tenant = self._state.tenant
-            groups = (directory.transitive_member_of if name == "transitivememberof" else directory.member_of)(
-                tenant, found)
-            select = directory.parse_select(_option(request, "$select"), "group")
-            domain = directory.tenant_domain(tenant)
-            items = [directory.project_group(group, select, domain) for group in groups]
-            return self._collection(request, caller, f"{METADATA}#directoryObjects", items)
+            return self._memberships(request, caller, key, user, transitive=name == "transitivememberof")
         raise unknown_segment(navigation[0])
+
+    def _manager(self, request: web.Request, caller: Caller, key: str, user: dict[str, Any] | None) -> web.Response:
+        _authorize(caller, READ_USERS, request, collection=False)
+        manager = directory.manager_of(self._state.tenant, _existing(user, key))
+        if manager is None:
+            raise resource_not_found("manager")
+        select = directory.parse_select(_option(request, "$select"), "user")
+        body = {"@odata.context": f"{METADATA}#directoryObjects/$entity", "@odata.type": directory.USER_TYPE}
+        return _json({**body, **directory.project_user(manager, select)})
+
+    def _direct_reports(self, request: web.Request, caller: Caller, key: str,
+                        user: dict[str, Any] | None) -> web.Response:
+        _authorize(caller, READ_USERS, request, collection=True)
+        reports = directory.direct_reports(self._state.tenant, _existing(user, key))
+        select = directory.parse_select(_option(request, "$select"), "user")
+        items = [{"@odata.type": directory.USER_TYPE, **directory.project_user(u, select)} for u in reports]
+        return self._collection(request, caller, f"{METADATA}#directoryObjects", items)
+
+    def _memberships(self, request: web.Request, caller: Caller, key: str, user: dict[str, Any] | None, *,
+                     transitive: bool) -> web.Response:
+        _authorize(caller, READ_MEMBERSHIPS, request, collection=True)
+        tenant = self._state.tenant
+        found = _existing(user, key)
+        groups = directory.transitive_member_of(tenant, found) if transitive else directory.member_of(tenant, found)
+        select = directory.parse_select(_option(request, "$select"), "group")
+        domain = directory.tenant_domain(tenant)
+        items = [directory.project_group(group, select, domain) for group in groups]
+        return self._collection(request, caller, f"{METADATA}#directoryObjects", items)
 
     def _profile(self, request: web.Request, caller: Caller, key: str, user: dict[str, Any] | None,
                  is_self: bool) -> web.Response:
