@@ -43,7 +43,7 @@ resource apiApp 'Microsoft.Graph/applications@v1.0' = {
     preAuthorizedApplications: [
       {
         appId: spaAppId
-        delegatedPermissionIds: [for scope in permissionScopes: scope.id]
+        delegatedPermissionIds: map(permissionScopes, permissionScope => permissionScope.id)
       }
     ]
   }

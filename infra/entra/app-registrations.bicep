@@ -80,10 +80,10 @@ var apiPermissionScopes = [
 var apiRequiredResourceAccess = [
   {
     resourceAppId: graphAppId
-    resourceAccess: [for permission in apiGraphPermissions: {
+    resourceAccess: map(apiGraphPermissions, permission => {
       id: graphDelegatedPermissionIds[permission]
       type: 'Scope'
-    }]
+    })
   }
 ]
 var federatedCredentialIssuer = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
@@ -105,10 +105,10 @@ resource spaApp 'Microsoft.Graph/applications@v1.0' = {
   requiredResourceAccess: [
     {
       resourceAppId: graphAppId
-      resourceAccess: [for permission in spaGraphPermissions: {
+      resourceAccess: map(spaGraphPermissions, permission => {
         id: graphDelegatedPermissionIds[permission]
         type: 'Scope'
-      }]
+      })
     }
   ]
 }

@@ -77,9 +77,9 @@ def test_api_app_asks_for_what_the_profile_call_and_the_report_job_need():
     api = _apps(REGISTRATIONS)["apiApp"].body
     access = resolve(REGISTRATIONS, api["requiredResourceAccess"])
     assert [a["resourceAppId"] for a in access] == ["graphAppId"]
-    loop = access[0]["resourceAccess"]
-    assert loop["loop_type"]["detail"]["array_name"] == "apiGraphPermissions"
-    assert loop["config"]["type"] == "Scope"
+    mapped = access[0]["resourceAccess"]["function"]
+    assert mapped["type"] == "map" and mapped["parameters"]["arg_1"] == "apiGraphPermissions"
+    assert mapped["parameters"]["arg_2"]["detail"]["expression"]["type"] == "Scope"
     requested = parameters(REGISTRATIONS)["apiGraphPermissions"]["default"]
     assert set(requested) == set(WELL_KNOWN_GRAPH_SCOPES)
     report_scopes = parameters(MAIN)["reportGraphScopes"]["default"].split()
@@ -98,7 +98,8 @@ def test_identifier_uri_and_preauthorization_are_a_second_step_without_a_cycle()
     assert exposed["api"]["knownClientApplications"] == ["spaAppId"]
     (preauthorized,) = exposed["api"]["preAuthorizedApplications"]
     assert preauthorized["appId"] == "spaAppId"
-    assert preauthorized["delegatedPermissionIds"]["loop_type"]["detail"]["array_name"] == "permissionScopes"
+    delegated = preauthorized["delegatedPermissionIds"]["function"]
+    assert delegated["type"] == "map" and delegated["parameters"]["arg_1"] == "permissionScopes"
     # main passes the first step's outputs, so the same app is updated, not a second one created.
     params = modules(MAIN)["apiExposure"].params
     assert "apiUniqueName" in strings(params["uniqueName"])
