@@ -24,17 +24,21 @@ from localdev.host.app_loader import AppLoadError, LoadedApp, load_app
 from localdev.host.durable_wiring import DurableHook, create_durable_hook
 from localdev.host.invoker import Invoker
 from localdev.host.server import FunctionRoutes, build_application
-from localdev.host.settings import HostConfig, SettingsError, apply_values, find_settings_file, read_values
+from localdev.host.cors import Cors
+from localdev.host.settings import (HostConfig, LocalHostSection, SettingsError, apply_values, find_settings_file,
+                                    read_values)
 
 log = logging.getLogger("localdev.host")
 
 EASYAUTH_SWITCH = "LOCALDEV_EASYAUTH"
+DEFAULT_PORT = 7071
 DEFAULT_AUTH_SETTINGS = Path("infra/auth/authsettings.json")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m localdev host", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=7071, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (0 picks a free one; default: the settings "
+                                                 "file's Host.LocalHttpPort, else 7071)")
     parser.add_argument("--app-root", type=Path, default=Path.cwd(), help="folder with host.json and the entry file")
     parser.add_argument("--settings", type=Path, help="local settings file (default local.settings.json, "
                                                       "else local.settings.example.json)")
@@ -88,12 +92,13 @@ async def serve(args: argparse.Namespace) -> int:
     if settings_file is not None:
         apply_values(read_values(settings_file))
         log.info("settings from %s", settings_file)
+    host_section = LocalHostSection.read(settings_file)
     # The local host turns diagnostics on unless the environment says otherwise (off by default in Azure).
     os.environ.setdefault("DIAGNOSTICS_ENABLED", "true")
     host_config = HostConfig.load(app_root)
     loaded = load_app(app_root)
 
-    sock = _bind(args.port)
+    sock = _bind(args.port if args.port is not None else host_section.local_http_port or DEFAULT_PORT)
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
     routes = FunctionRoutes(host_config.route_prefix, loaded.http_functions)
@@ -108,12 +113,18 @@ async def serve(args: argparse.Namespace) -> int:
             invoker.set_binding_source(durable.binding_value)
 
     middlewares = []
+    if host_section.cors_origins:
+        # Outermost, as on Azure: preflights are answered before authentication.
+        middlewares.append(Cors(host_section.cors_origins, credentials=host_section.cors_credentials).middleware)
     extra_routes: list[web.AbstractRouteDef] = []
     easy_auth = None
     if auth_enabled(args, os.environ):
         from localdev.host.easyauth import DURABLE_API_PREFIX, EasyAuth  # only when used: pulls in PyJWT
 
         auth_file = args.auth_settings or app_root / DEFAULT_AUTH_SETTINGS
+        if not auth_file.is_file():
+            raise SettingsError(f"auth settings {auth_file} not found: pass --auth-settings FILE, or --no-auth "
+                                f"to run without App Service authentication")
         bypass = (DURABLE_API_PREFIX,) if durable is not None else ()
         easy_auth = EasyAuth.from_file(auth_file, os.environ, bypass_prefixes=bypass)
         middlewares.append(easy_auth.middleware)

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, MutableMapping
+from typing import Any, Mapping, MutableMapping
 
 SETTINGS_FILE = "local.settings.json"
 EXAMPLE_SETTINGS_FILE = "local.settings.example.json"
@@ -37,12 +37,16 @@ def find_settings_file(app_root: Path, explicit: Path | None = None) -> Path | N
     return None
 
 
-def read_values(path: Path) -> dict[str, str]:
-    """The `Values` object of a local settings file, every value as a string (the worker sees strings)."""
+def _read_document(path: Path) -> Any:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise SettingsError(f"cannot read {path}: {exc}") from exc
+
+
+def read_values(path: Path) -> dict[str, str]:
+    """The `Values` object of a local settings file, every value as a string (the worker sees strings)."""
+    document = _read_document(path)
     values = document.get("Values", {}) if isinstance(document, dict) else None
     if not isinstance(values, dict):
         raise SettingsError(f"{path}: 'Values' must be an object")
@@ -55,6 +59,29 @@ def read_values(path: Path) -> dict[str, str]:
         else:
             result[str(key)] = str(value)
     return result
+
+
+@dataclass(frozen=True)
+class LocalHostSection:
+    """The `Host` object of a local settings file, as Core Tools uses it."""
+
+    local_http_port: int | None = None
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+
+    @classmethod
+    def read(cls, path: Path | None) -> "LocalHostSection":
+        if path is None:
+            return cls()
+        document = _read_document(path)
+        section = document.get("Host") if isinstance(document, dict) else None
+        if not isinstance(section, dict):
+            return cls()
+        port = section.get("LocalHttpPort")
+        origins = [o.strip() for o in str(section.get("CORS") or "").split(",") if o.strip()]
+        return cls(local_http_port=int(port) if port not in (None, "") else None,
+                   cors_origins=tuple(origins),
+                   cors_credentials=str(section.get("CORSCredentials", "false")).lower() == "true")
 
 
 def apply_values(values: Mapping[str, str], environ: MutableMapping[str, str] | None = None) -> list[str]:

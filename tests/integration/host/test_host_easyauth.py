@@ -196,3 +196,22 @@ def test_missing_auth_values_stop_the_host_with_a_clear_message() -> None:
     with pytest.raises(Exception) as excinfo:
         start_host(APP, env={"API_CLIENT_ID": "", "TENANT_ID": ""}, auth_settings=AUTH_SETTINGS)
     assert "API_CLIENT_ID" in str(excinfo.value)
+
+
+def test_cors_preflight_is_answered_before_authentication(host: HostHandle, http: requests.Session,
+                                                          issuer: LocalIssuer) -> None:
+    preflight = http.options(host.api("whoami"), headers={
+        "Origin": "http://localhost:4280", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization, x-user-authorization"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:4280"
+    assert preflight.headers["Access-Control-Allow-Headers"] == "authorization, x-user-authorization"
+    actual = http.get(host.api("whoami"), headers={"Origin": "http://localhost:4280", **_bearer(issuer.mint())})
+    assert actual.status_code == 200
+    assert actual.headers["Access-Control-Allow-Origin"] == "http://localhost:4280"
+    # Rejections carry the CORS header too, so the browser lets the SPA read the problem body.
+    rejected = http.get(host.api("whoami"), headers={"Origin": "http://localhost:4280"})
+    assert rejected.status_code == 401
+    assert rejected.headers["Access-Control-Allow-Origin"] == "http://localhost:4280"
+    other = http.get(host.api("config"), headers={"Origin": "http://evil.test"})
+    assert "Access-Control-Allow-Origin" not in other.headers

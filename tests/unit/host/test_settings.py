@@ -63,3 +63,17 @@ def test_host_json_route_prefix_and_hub(tmp_path: Path, monkeypatch: pytest.Monk
         {"extensions": {"http": {"routePrefix": ""}, "durableTask": {"hubName": "%MY_HUB%"}}}))
     monkeypatch.setenv("MY_HUB", "FromSetting")
     assert HostConfig.load(tmp_path) == HostConfig(route_prefix="", task_hub="FromSetting")
+
+
+def test_host_section_of_local_settings(tmp_path: Path) -> None:
+    from localdev.host.settings import LocalHostSection
+
+    path = tmp_path / "local.settings.json"
+    path.write_text(json.dumps({"Values": {}, "Host": {"LocalHttpPort": "7072",
+                                                       "CORS": "http://localhost:4280, http://a.test",
+                                                       "CORSCredentials": True}}))
+    section = LocalHostSection.read(path)
+    assert section.local_http_port == 7072
+    assert section.cors_origins == ("http://localhost:4280", "http://a.test")
+    assert section.cors_credentials is True
+    assert LocalHostSection.read(None) == LocalHostSection()
