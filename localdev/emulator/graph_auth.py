@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from localdev.emulator.graph_errors import GraphError, access_denied, invalid_token
+from localdev.emulator.graph_errors import access_denied, invalid_token
 from localdev.emulator.graph_permissions import Permissions
 
 # Microsoft.IdentityModel allows clock skew; a small one keeps "expired" tests meaningful.
@@ -172,4 +172,4 @@ def require(caller: Caller, permissions: Permissions) -> None:
         raise access_denied()
 
 
-__all__ = ["Caller", "GraphError", "LEEWAY_SECONDS", "TokenVerifier", "caller_from_claims", "require"]
+__all__ = ["Caller", "LEEWAY_SECONDS", "TokenVerifier", "caller_from_claims", "require"]
