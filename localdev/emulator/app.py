@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .admin import AdminApi
+from .authorize import add_authorize_routes
 from .discovery import Discovery
 from .state import EmulatorState
 from .token_endpoint import TokenEndpoint
@@ -46,10 +47,5 @@ def build_entra_app(state: EmulatorState) -> web.Application:
         web.options("/{tenant}/oauth2/v2.0/token", token.preflight),
         web.get("/error", error_page),
     ])
-    try:
-        from .authorize import add_authorize_routes
-    except ImportError:  # pragma: no cover - authorize lands in a later commit
-        pass
-    else:
-        add_authorize_routes(app, state, issuer, token)
+    add_authorize_routes(app, state, issuer, token)
     return app
