@@ -24,6 +24,7 @@ from dateutil.parser import isoparse
 from . import events
 from .events import EventType
 from .functions import FunctionNotFound, FunctionRegistry
+from .redaction import redact
 from .store import EpisodeCommit, InboxItem, Instance, Store, TaskRow
 
 log = logging.getLogger(__name__)
@@ -198,8 +199,8 @@ class Engine:
     def _finish_failed(self, instance: Instance, batch: list[InboxItem], incoming: list[dict[str, Any]],
                        scheduled: list[dict[str, Any]], new_tasks: list[TaskRow], next_id: int, now: datetime,
                        error: str, custom_status: str | None) -> list[Work]:
-        message = f"Orchestrator function '{instance.name}' failed: {error}"
-        log.warning("orchestration %s failed: %s", instance.id, error)
+        message = redact(f"Orchestrator function '{instance.name}' failed: {error}")
+        log.warning("orchestration %s failed: %s", instance.id, message)
         output = json.dumps(message)
         tail = [events.orchestrator_completed(now),
                 events.execution_completed(now, failed=True, result_json=output, failure=message)]

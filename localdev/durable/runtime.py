@@ -25,6 +25,7 @@ from dateutil.parser import isoparse
 from . import events
 from .engine import ActivityWork, Engine, TimerWork, Work
 from .functions import FunctionRegistry
+from .redaction import redact
 from .store import Instance, Store
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,10 @@ class DurableRuntime:
             result = self.registry.run_activity(work.name, work.input)
         except Exception as exc:
             # Reason carries the message the orchestrator sees; no traceback is persisted.
+            message = redact(str(exc))
             log.warning("activity %s (%s #%s) failed: %s: %s", work.name, work.instance_id, work.task_id,
-                        type(exc).__name__, exc)
-            reason = f"Activity function '{work.name}' failed: {type(exc).__name__}: {exc}"
+                        type(exc).__name__, message)
+            reason = f"Activity function '{work.name}' failed: {type(exc).__name__}: {message}"
             return events.task_failed(now(), work.task_id, reason, type(exc).__name__)
         return events.task_completed(now(), work.task_id, result)
 

@@ -92,3 +92,26 @@ def gated_pair(context: df.DurableOrchestrationContext):
 def crashes(context: df.DurableOrchestrationContext):
     yield context.call_activity("echo", 1)
     raise ValueError("boom in orchestrator")
+
+
+@app.orchestration_trigger(context_name="context")
+def retry_storm(context: df.DurableOrchestrationContext):
+    """Many retried activities failing and completing concurrently, then a second wave."""
+    keys = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=20, max_number_of_attempts=4)
+    first = yield context.task_all([context.call_activity_with_retry("flaky", options, k) for k in keys])
+    second = yield context.task_all([context.call_activity_with_retry("flaky", options, f"{k}-2") for k in keys])
+    return first + second
+
+
+@app.activity_trigger(input_name="value")
+def leaky(value: str) -> str:
+    raise RuntimeError(f"upstream said: Authorization: Bearer {value} and token {value}")
+
+
+@app.orchestration_trigger(context_name="context")
+def leaky_orchestration(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("leaky", context.get_input())
+    except Exception as exc:
+        raise ValueError(f"gave up: {exc}")

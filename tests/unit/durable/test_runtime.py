@@ -172,3 +172,34 @@ def test_history_is_in_sqlite_under_the_state_dir(tmp_path: Path):
              db.execute("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
     assert status == "Completed"
     assert types[:2] == [12, 0] and types[-1] == 1 and types.count(4) == 2 and types.count(5) == 2
+
+
+def test_concurrent_retries_keep_task_numbering_in_step_with_the_sdk(tmp_path: Path):
+    keys = [f"storm-{i}" for i in range(8)]
+    sample_app.FAILURES_LEFT.update({k: i % 3 for i, k in enumerate(keys)})
+    sample_app.FAILURES_LEFT.update({f"{k}-2": (i + 1) % 3 for i, k in enumerate(keys)})
+    async def scenario():
+        async with running_runtime(FUNCTIONS, tmp_path) as (runtime, client):
+            instance_id = await client.start_new("retry_storm", None, keys)
+            status = await wait_for_finish(client, instance_id, timeout=30)
+            assert status.runtime_status.value == "Completed", status.output
+            assert status.output == [f"ok:{k}" for k in keys] + [f"ok:{k}-2" for k in keys]
+            history = runtime.history(instance_id)
+            ids = [e["EventId"] for e in history if e["EventType"] in (4, 10)]
+            assert sorted(ids) == list(range(len(ids)))  # every number handed out once, none skipped
+    run(scenario())
+
+
+def test_failure_text_never_persists_a_token(tmp_path: Path):
+    fake_jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl"
+    async def scenario():
+        async with running_runtime(FUNCTIONS, tmp_path) as (runtime, client):
+            instance_id = await client.start_new("leaky_orchestration", None, fake_jwt)
+            status = await wait_for_finish(client, instance_id)
+            assert status.runtime_status.value == "Failed"
+            assert "[redacted]" in status.output and fake_jwt not in status.output
+            # Only the input (ExecutionStarted), which this test fills with a token on purpose, holds it.
+            failures = [e for e in runtime.history(instance_id) if e["EventType"] != 0]
+            assert any(e["EventType"] == 6 for e in failures)
+            assert fake_jwt not in json.dumps(failures)
+    run(scenario())
