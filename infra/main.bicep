@@ -32,7 +32,7 @@ param resourceGroupName string = ''
 @description('Grant tenant-wide admin consent for the API\'s Microsoft Graph permissions and the SPA\'s access to the API. Needs Privileged Role Administrator (or Global Administrator).')
 param grantAdminConsent bool = false
 
-@description('Deploy Azure Cache for Redis (Entra authentication) as the shared On-Behalf-Of token cache.')
+@description('Deploy Azure Managed Redis (Entra authentication) as the shared On-Behalf-Of token cache.')
 param enableRedisTokenCache bool = false
 
 @description('TOKEN_CACHE_KEYS for the Redis token cache (kid:base64key pairs, first one encrypts). Required when the Redis cache is on.')
@@ -150,7 +150,7 @@ module redis 'app/redis.bicep' = if (enableRedisTokenCache) {
   name: 'redis'
   scope: rg
   params: {
-    name: '${abbrs.cacheRedis}${resourceToken}'
+    name: '${abbrs.cacheRedisEnterprise}${resourceToken}'
     location: location
     tags: tags
     clientPrincipalId: identity.outputs.principalId
@@ -181,6 +181,7 @@ module api 'app/function-app.bicep' = {
     reportGraphScopes: reportGraphScopes
     diagnosticsEnabled: diagnosticsEnabled
     redisHostName: enableRedisTokenCache ? redis.outputs.hostName : ''
+    redisPort: enableRedisTokenCache ? redis.outputs.port : 10000
     redisUserObjectId: enableRedisTokenCache ? identity.outputs.principalId : ''
     tokenCacheKeys: tokenCacheKeys
     maximumInstanceCount: maximumInstanceCount

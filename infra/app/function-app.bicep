@@ -57,6 +57,9 @@ param diagnosticsEnabled bool = false
 @description('Host name of the Redis token cache. Empty: the in-memory cache.')
 param redisHostName string = ''
 
+@description('TLS port of the Redis token cache.')
+param redisPort int = 10000
+
 @description('Object id the function app signs in to Redis with (Entra authentication).')
 param redisUserObjectId string = ''
 
@@ -116,7 +119,7 @@ var baseAppSettings = {
 // Entra authentication to Redis: the user name is the identity's object id and the password is a token the
 // app gets for https://redis.azure.com/ with its managed identity, so the URL carries no secret.
 var redisAppSettings = useRedis ? {
-  REDIS_URL: 'rediss://${redisUserObjectId}@${redisHostName}:6380/0'
+  REDIS_URL: 'rediss://${redisUserObjectId}@${redisHostName}:${redisPort}/0'
   TOKEN_CACHE_KEYS: tokenCacheKeys
 } : {}
 

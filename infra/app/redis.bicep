@@ -1,7 +1,7 @@
-// Optional shared token cache: Azure Cache for Redis with Microsoft Entra authentication only (access keys
-// disabled, TLS 1.2, no plaintext port). The function app's managed identity gets the built-in
-// "Data Contributor" access policy; it signs in with its object id as user name and an Entra token as
-// password. Each user's MSAL cache partition is encrypted by the app (TOKEN_CACHE_KEYS) before it is stored.
+// Optional shared token cache: Azure Managed Redis with Microsoft Entra authentication only (access keys
+// disabled, TLS only, TLS 1.2). The function app's managed identity gets the database's "default" access
+// policy; it signs in with its object id as user name and an Entra token for https://redis.azure.com/ as
+// password. The app encrypts each user's MSAL cache partition (TOKEN_CACHE_KEYS) before storing it.
 
 @description('Name of the cache.')
 param name string
@@ -15,49 +15,50 @@ param tags object = {}
 @description('Object (principal) id of the identity allowed to read and write the cache.')
 param clientPrincipalId string
 
-@description('Cache size: Basic C0 is enough for a token cache; use Standard for a replicated cache.')
-@allowed([
-  'Basic'
-  'Standard'
-  'Premium'
-])
-param skuName string = 'Basic'
+@description('Azure Managed Redis SKU: Balanced_B0 is plenty for a token cache.')
+param skuName string = 'Balanced_B0'
 
-@description('Cache capacity within the SKU family.')
-@minValue(0)
-@maxValue(6)
-param capacity int = 0
+@description('Replicate the cache (higher availability, twice the cost).')
+param highAvailability bool = false
 
-resource cache 'Microsoft.Cache/redis@2024-11-01' = {
+resource cluster 'Microsoft.Cache/redisEnterprise@2025-07-01' = {
   name: name
   location: location
   tags: tags
+  sku: {
+    name: skuName
+  }
   properties: {
-    sku: {
-      name: skuName
-      family: skuName == 'Premium' ? 'P' : 'C'
-      capacity: capacity
-    }
-    enableNonSslPort: false
     minimumTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
-    disableAccessKeyAuthentication: true
-    redisConfiguration: {
-      'aad-enabled': 'true'
+    highAvailability: highAvailability ? 'Enabled' : 'Disabled'
+  }
+}
+
+// EnterpriseCluster gives one endpoint, so a plain (non-cluster) Redis client works.
+resource database 'Microsoft.Cache/redisEnterprise/databases@2025-07-01' = {
+  parent: cluster
+  name: 'default'
+  properties: {
+    clientProtocol: 'Encrypted'
+    port: 10000
+    clusteringPolicy: 'EnterpriseCluster'
+    evictionPolicy: 'VolatileLRU'
+    accessKeysAuthentication: 'Disabled'
+  }
+}
+
+resource functionAccess 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments@2025-07-01' = {
+  parent: database
+  name: 'functionapp'
+  properties: {
+    accessPolicyName: 'default'
+    user: {
+      objectId: clientPrincipalId
     }
   }
 }
 
-resource functionAccess 'Microsoft.Cache/redis/accessPolicyAssignments@2024-11-01' = {
-  parent: cache
-  name: 'functionapp'
-  properties: {
-    accessPolicyName: 'Data Contributor'
-    objectId: clientPrincipalId
-    objectIdAlias: 'function-app-identity'
-  }
-}
-
-output name string = cache.name
-output hostName string = cache.properties.hostName
-output sslPort int = cache.properties.sslPort
+output name string = cluster.name
+output hostName string = cluster.properties.hostName
+output port int = database.properties.port

@@ -106,7 +106,7 @@ def test_app_settings_carry_what_the_code_reads():
     assert settings["REPORT_GRAPH_SCOPES"] == "reportGraphScopes"
     assert settings["ALLOWED_CLIENT_APPS"] == "spaClientId"
     assert settings["API_SCOPE"] == "user_impersonation"
-    assert settings["REDIS_URL"] == "rediss://${redisUserObjectId}@${redisHostName}:6380/0"
+    assert settings["REDIS_URL"] == "rediss://${redisUserObjectId}@${redisHostName}:${redisPort}/0"
     assert settings["TOKEN_CACHE_KEYS"] == "tokenCacheKeys"
     assert "CLIENT_SECRET" not in settings and "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" not in settings, \
         "Azure uses the managed identity as federated credential, never a client secret"

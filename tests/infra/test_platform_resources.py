@@ -95,14 +95,18 @@ def test_azd_finds_both_services_by_tag():
 
 
 def test_redis_cache_uses_entra_authentication_only():
-    cache = one_resource("Microsoft.Cache/redis").body["properties"]
-    assert cache["disableAccessKeyAuthentication"] is True
-    assert cache["redisConfiguration"] == {"'aad-enabled'": "true"}
-    assert cache["enableNonSslPort"] is False
-    assert cache["minimumTlsVersion"] == "1.2"
-    policy = one_resource("Microsoft.Cache/redis/accessPolicyAssignments").body
-    assert policy["parent"] == "cache"
-    assert policy["properties"]["accessPolicyName"] == "Data Contributor"
-    assert policy["properties"]["objectId"] == "clientPrincipalId"
-    wired = modules(MAIN)["redis"].params["clientPrincipalId"]
-    assert "identity" in references(wired)
+    cluster = one_resource("Microsoft.Cache/redisEnterprise").body
+    assert cluster["properties"]["minimumTlsVersion"] == "1.2"
+    database = one_resource("Microsoft.Cache/redisEnterprise/databases").body
+    assert database["parent"] == "cluster"
+    assert database["properties"]["accessKeysAuthentication"] == "Disabled"
+    assert database["properties"]["clientProtocol"] == "Encrypted"
+    assert database["properties"]["clusteringPolicy"] == "EnterpriseCluster", "one endpoint for a plain client"
+    policy = one_resource("Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments").body
+    assert policy["parent"] == "database"
+    assert policy["properties"] == {"accessPolicyName": "default", "user": {"objectId": "clientPrincipalId"}}
+    params = modules(MAIN)["redis"].params
+    assert "identity" in references(params["clientPrincipalId"])
+    api = modules(MAIN)["api"].params
+    assert "redis" in references(api["redisHostName"]) and "redis" in references(api["redisPort"])
+    assert "identity" in references(api["redisUserObjectId"]), "the Entra user name is the identity's object id"
