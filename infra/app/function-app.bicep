@@ -102,7 +102,8 @@ var baseAppSettings = {
   PYTHON_SCRIPT_FILE_NAME: 'main.py'
   TENANT_ID: tenantId
   AUTHORITY_HOST: authorityHost
-  GRAPH_BASE_URL: '${environment().graph}v1.0'
+  // GRAPH_BASE_URL stays unset: the code's default is Microsoft Graph v1.0 (the `graph` entry of environment() is the retired
+  // Azure AD Graph, so it must not be used here).
   API_CLIENT_ID: apiClientId
   API_SCOPE: 'user_impersonation'
   SPA_CLIENT_ID: spaClientId
