@@ -154,12 +154,14 @@ def _retry_after(value: Any) -> float | None:
         return None
 
 
-def _client_credential(settings: Settings) -> Any:
+def _client_credential(settings: Settings, mi_session: requests.Session | None = None) -> Any:
     credential = settings.require_credential()
     if isinstance(credential, ClientSecret):
         return credential.secret
     if isinstance(credential, ManagedIdentityAssertion):
-        return {"client_assertion": ManagedIdentityClientAssertion(credential)}
+        # MSAL 1.39 calls a callable `client_assertion` for every token request (application.py
+        # `_build_client` / oauth2cli `_obtain_token`), so the cached MI token is reused until near expiry.
+        return {"client_assertion": ManagedIdentityClientAssertion(credential, mi_session)}
     assert isinstance(credential, ClientCertificate)
     try:
         pem = credential.path.read_text()
@@ -261,7 +263,7 @@ class OboClient:
         with self._init_lock:
             if self._shared_http is None:
                 session = self._session or self._new_session()
-                self._credential = _client_credential(self._settings)
+                self._credential = _client_credential(self._settings, self._session)
                 try:
                     first = self._build_app(msal.SerializableTokenCache(), session, http_cache=self._http_cache)
                 except _TRANSPORT_ERRORS as exc:

@@ -223,3 +223,10 @@ def user_function(app: Any, route: str) -> Callable[..., Any]:
         if getattr(fn.get_trigger(), "route", None) == route:
             return fn.get_user_function()
     raise LookupError(route)
+
+
+def principal(oid: str = USER_OID, tid: str = TENANT) -> Any:
+    from function_app.auth.validate import Principal
+
+    return Principal(tenant_id=tid, object_id=oid, scopes=("user_impersonation",), client_app_id=None,
+                     username=None, name=None, token_version="2.0", expires_at=0, claims={})

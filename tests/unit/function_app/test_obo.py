@@ -11,19 +11,13 @@ import msal
 import pytest
 import requests
 
-from function_app.auth.validate import Principal
 from function_app.errors import (ConsentRequired, IdentityUnavailable, InteractionRequired, InvalidToken,
                                  Misconfigured, TokenExpired)
 from function_app.obo import OboClient, map_msal_error
 from function_app.settings import load_settings
 from function_app.token_cache.memory import MemoryPartitionStore
 from tests.unit.function_app.support import (API, OTHER_OID, TENANT, USER_OID, FakeIdentityProvider, Reply, base_env,
-                                             mint, session_with)
-
-
-def principal(oid: str = USER_OID) -> Principal:
-    return Principal(tenant_id=TENANT, object_id=oid, scopes=("user_impersonation",), client_app_id=None,
-                     username=None, name=None, token_version="2.0", expires_at=0, claims={})
+                                             mint, principal, session_with)
 
 
 @pytest.fixture
