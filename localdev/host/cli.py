@@ -144,8 +144,14 @@ async def serve(args: argparse.Namespace) -> int:
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            os._exit(130)  # a second Ctrl-C while draining: the user wants out now
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     try:
         if durable is not None:
             await durable.start()
@@ -155,9 +161,11 @@ async def serve(args: argparse.Namespace) -> int:
         await stop.wait()
         log.info("shutting down")
     finally:
+        # Stop taking requests and let in-flight ones finish first; then the durable runtime, which
+        # leaves unfinished work in its store to resume on the next start.
+        await runner.cleanup()
         if durable is not None:
             await durable.stop()
-        await runner.cleanup()
         if easy_auth is not None:
             await easy_auth.close()
         invoker.shutdown()
@@ -170,6 +178,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
         return asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        return 130
     except (AppLoadError, SettingsError, OSError) as exc:
         print(f"localdev host: {exc}", file=sys.stderr)
         return 1

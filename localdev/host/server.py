@@ -20,11 +20,13 @@ from localdev.host.routing import RouteMatch, Router
 
 log = logging.getLogger("localdev.host")
 
-Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"status": status, "title": title, "detail": detail}
+def _problem(status: int, code: str, title: str, detail: str,
+             headers: dict[str, str] | None = None) -> web.Response:
+    body = {"status": status, "code": code, "title": title, "detail": detail}
     return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json",
                         headers=headers)
 
@@ -66,10 +68,10 @@ class FunctionHandler:
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         resolved = self.routes.resolve(request.path, request.method)
         if resolved is None:
-            return _problem(404, "Not Found", "No function matches this path.")
+            return _problem(404, "not_found", "Not Found", "No function matches this path.")
         if isinstance(resolved, frozenset):
-            return _problem(405, "Method Not Allowed", f"{request.method} is not allowed here.",
-                            headers={"Allow": ", ".join(sorted(resolved))})
+            return _problem(405, "method_not_allowed", "Method Not Allowed",
+                            f"{request.method} is not allowed here.", headers={"Allow": ", ".join(sorted(resolved))})
         function = resolved.target
         body = await request.read()
         query: dict[str, list[str]] = {}
@@ -82,7 +84,8 @@ class FunctionHandler:
         except Exception:
             # The caller gets a generic answer; the details are for whoever runs the host.
             log.exception("function %s failed", function.name)
-            return _problem(500, "Internal Server Error", "The function failed; see the host log.")
+            return _problem(500, "internal_error", "Internal Server Error",
+                            "The function failed; see the host log.")
 
 
 def build_application(

@@ -84,8 +84,9 @@ class LocalIssuer:
 
     async def _discovery(self, request: web.Request) -> web.Response:
         self.requests["discovery"] += 1
-        return web.json_response({"issuer": self.issuer, "jwks_uri": f"{self.authority_host}/{self.tenant_id}/discovery/v2.0/keys",
-                                  "authorization_endpoint": f"{self.authority_host}/{self.tenant_id}/oauth2/v2.0/authorize"})
+        base = f"{self.authority_host}/{self.tenant_id}"
+        return web.json_response({"issuer": self.issuer, "jwks_uri": f"{base}/discovery/v2.0/keys",
+                                  "authorization_endpoint": f"{base}/oauth2/v2.0/authorize"})
 
     async def _jwks(self, request: web.Request) -> web.Response:
         self.requests["jwks"] += 1

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from tests.fixtures.host import AUTH_SETTINGS, HostHandle, start_host
+from tests.fixtures.host import AUTH_SETTINGS, start_host
 from tests.integration.host.issuer import LocalIssuer
 
 APP = Path(__file__).parent / "apps" / "durable"
