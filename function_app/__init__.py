@@ -5,21 +5,15 @@ Importing this package does no network I/O and reads no settings; everything is 
 """
 from __future__ import annotations
 
-import importlib.util
-
 import azure.durable_functions as df
 import azure.functions as func
 
 from .http_api import bp as http_bp
 from .logging_setup import install_redaction
+from .report import bp as report_bp
 
 install_redaction()
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(http_bp)
-
-# The durable report blueprint is optional until its package lands.
-if importlib.util.find_spec(f"{__name__}.report") is not None:
-    from .report import bp as report_bp
-
-    app.register_functions(report_bp)
+app.register_functions(report_bp)
