@@ -105,3 +105,15 @@ def test_revoked_session_ends_the_job_with_interaction_required(report_host: Hos
     assert final["error"]["code"] == "interaction_required"
     assert "result" not in final
     assert "Traceback" not in str(final) and "Exception" not in str(final)
+
+
+def test_start_without_graph_consent_is_a_consent_problem(report_host: HostHandle, fresh_emulator: Any):
+    """The report needs more Graph permissions than /me; without consent no job is started."""
+    fresh_emulator.consent(client_id=fresh_emulator.app("api")["client_id"], resource="https://graph.microsoft.com",
+                           scopes=["GroupMember.Read.All"], granted=False)
+    response = http().post(report_host.api("jobs/profile-report"),
+                           headers=auth_headers(user_token(fresh_emulator, PRIYA)), timeout=60)
+    assert response.status_code == 403, response.text
+    problem = response.json()
+    assert problem["code"] == "consent_required" and problem["consentUrl"]
+    assert response.headers["Content-Type"].startswith("application/problem+json")
