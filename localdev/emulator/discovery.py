@@ -132,10 +132,13 @@ class Discovery:
         if (faulted := await self._guard("discovery", request)) is not None:
             return faulted
         endpoint = request.query.get("authorization_endpoint", "")
-        own = urlsplit(self.state.entra_url).netloc.lower()
+        own_parts = urlsplit(self.state.entra_url)
+        own = own_parts.netloc.lower()
         aliases = [own, own.replace("localhost:", "127.0.0.1:")]
         parts = urlsplit(endpoint)
-        if endpoint and parts.netloc.lower() not in aliases:
+        # MSAL Python sends the authority's host without its port, so a port-less host matches too.
+        same_host = parts.hostname in ("localhost", "127.0.0.1") and parts.port in (None, own_parts.port)
+        if endpoint and not same_host:
             return error_response(OAuthError(50049, "Unknown or invalid instance.", error="invalid_instance"),
                                   request, self.state.entra_url)
         segments = [s for s in parts.path.split("/") if s]
