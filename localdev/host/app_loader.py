@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from typing import Any, Callable
 
 from azure.functions.decorators.core import BindingDirection
 from azure.functions.decorators.function_app import Function, FunctionRegister
+
+log = logging.getLogger("localdev.host")
 
 DEFAULT_SCRIPT_FILE = "function_app.py"
 SCRIPT_FILE_SETTING = "PYTHON_SCRIPT_FILE_NAME"
@@ -135,7 +138,12 @@ def load_app(app_root: Path, environ: dict[str, str] | None = None) -> LoadedApp
     root = str(app_root)
     if root not in sys.path:
         sys.path.insert(0, root)
-    module = _import_by_file(script)
+    try:
+        module = _import_by_file(script)
+    except Exception as exc:
+        # As the worker does, the import failure is reported with its traceback and the app does not start.
+        log.error("importing %s failed", script, exc_info=True)
+        raise AppLoadError(f"importing {script.name} failed: {type(exc).__name__}: {exc}") from exc
     app = find_app(module)
     try:
         functions = app.get_functions()

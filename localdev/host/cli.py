@@ -4,6 +4,10 @@ Loads settings like Core Tools, imports the app like the Python worker, serves i
 Service authentication (configured from the same authsettings file infra deploys) in front, and runs durable
 orchestrations through `localdev.durable` when the app has any. Prints one JSON line once it listens:
 `{"url": ..., "functions": [...], "auth": bool, "durable": bool}`.
+
+With `--no-auth` (or LOCALDEV_EASYAUTH=off) nothing stands in front of the functions and client-supplied
+`X-MS-*` headers pass through unchanged, which lets a developer fake a principal on purpose; with the emulation
+on they are always stripped.
 """
 from __future__ import annotations
 

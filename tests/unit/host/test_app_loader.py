@@ -92,3 +92,9 @@ def test_two_apps_are_ambiguous(tmp_path: Path) -> None:
         "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n")
     with pytest.raises(AppLoadError, match="more than one"):
         load_app(tmp_path, {})
+
+
+def test_import_failure_is_reported_as_load_error(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text("raise RuntimeError('broken at import')\n")
+    with pytest.raises(AppLoadError, match="RuntimeError: broken at import"):
+        load_app(tmp_path, {})
