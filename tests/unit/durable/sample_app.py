@@ -115,3 +115,15 @@ def leaky_orchestration(context: df.DurableOrchestrationContext):
         yield context.call_activity("leaky", context.get_input())
     except Exception as exc:
         raise ValueError(f"gave up: {exc}")
+
+
+@app.orchestration_trigger(context_name="context")
+def race(context: df.DurableOrchestrationContext):
+    """An activity against a long timer: task_any returns the activity, the timer is cancelled."""
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(seconds=30))
+    work = context.call_activity("echo", "fast")
+    winner = yield context.task_any([work, timeout])
+    if winner == work:
+        timeout.cancel()
+        return {"winner": "activity", "value": work.result, "id": str(context.new_uuid())}
+    return {"winner": "timer"}

@@ -203,3 +203,15 @@ def test_failure_text_never_persists_a_token(tmp_path: Path):
             assert any(e["EventType"] == 6 for e in failures)
             assert fake_jwt not in json.dumps(failures)
     run(scenario())
+
+
+def test_task_any_races_an_activity_against_a_timer(tmp_path: Path):
+    async def scenario():
+        async with running_runtime(FUNCTIONS, tmp_path) as (_, client):
+            instance_id = await client.start_new("race", None, None)
+            status = await wait_for_finish(client, instance_id)
+            assert status.runtime_status.value == "Completed"
+            assert status.output["winner"] == "activity" and status.output["value"] == {"echo": "fast"}
+            listed = await client.get_status_by(runtime_status=[])
+            assert instance_id in {s.instance_id for s in listed}
+    run(scenario())
