@@ -4,6 +4,10 @@ Transient (`TransientGraphError`: HTTP 429, 5xx, timeouts, connection failures, 
 outages) are raised out of the activity so that Durable's `call_activity_with_retry` retries them.
 Terminal ones (`TerminalGraphError`: no cached token any more, 401/403, other 4xx) will not get better
 by retrying and end the job with a clear error code.
+
+Each read is a single attempt on purpose (unlike `function_app.graph.GraphClient`, which retries inside
+a request's budget): inside an activity the retry belongs to Durable, whose timers between attempts are
+durable and visible in the history, and nesting two retry loops would multiply the attempts.
 """
 from __future__ import annotations
 
