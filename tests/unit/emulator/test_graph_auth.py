@@ -150,3 +150,15 @@ def test_newly_published_key_is_picked_up_at_once(state: FakeState, verifier: To
     fresh = Keys()
     state.published.append(fresh)
     assert verifier.verify("Bearer " + state.token("mira", key=fresh)).oid == user("mira")["id"]
+
+
+def test_token_cache_is_bounded(state: FakeState, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localdev.emulator import graph_auth
+
+    monkeypatch.setattr(graph_auth, "_MAX_CACHED_TOKENS", 3)
+    tokens = ["Bearer " + state.token(name) for name in ("mira", "sam", "lena", "tomas", "priya")]
+    for token in tokens:
+        verifier.verify(token)
+    assert len(verifier._cache) == 3
+    # Evicted tokens are simply verified again.
+    assert verifier.verify(tokens[0]).oid == user("mira")["id"]
