@@ -12,7 +12,7 @@ from function_app.obo import get_obo_client
 from function_app.report import activities, model
 from function_app.report.graph_reader import TransientGraphError
 from function_app.settings import get_settings
-from tests.integration.durable.conftest import PRIYA, auth_headers, user_token
+from tests.integration.durable.helpers import PRIYA, app_settings, auth_headers, user_token  # noqa: F401
 
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

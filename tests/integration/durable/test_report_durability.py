@@ -18,7 +18,7 @@ from dateutil.parser import isoparse
 
 from function_app.token_cache.redis_store import RedisPartitionStore
 from tests.fixtures.host import HostHandle, emulator_app_env
-from tests.integration.durable.conftest import MIRA, PRIYA, auth_headers, user_token
+from tests.integration.durable.helpers import MIRA, PRIYA, auth_headers, user_token
 from tests.integration.durable.test_report_jobs import http, poll, start_job
 
 pytestmark = pytest.mark.slow

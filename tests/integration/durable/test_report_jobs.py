@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.fixtures.host import HostHandle, emulator_app_env
-from tests.integration.durable.conftest import MIRA, PRIYA, auth_headers, user_token
+from tests.integration.durable.helpers import MIRA, PRIYA, auth_headers, user_token
 
 pytestmark = pytest.mark.slow
 
