@@ -209,3 +209,113 @@ def replace_chain(path: Path, expression: Any) -> tuple[Any, list[tuple[str, Any
         pairs.append((params["old_string"], params["new_string"]))
         expression = resolve(path, params["original_string"])
     return expression, list(reversed(pairs))
+
+
+_ROOT_IN_EXPRESSION = re.compile(r"(?<![\w.'$])([A-Za-z_]\w*)(?!\s*\()(?!\w)")
+
+
+def root_references(node: Any) -> set[str]:
+    """Symbols an expression starts from (the `a` of `a.b.c`, `a[0]`, `${a.b}`), not property names.
+
+    Bare identifiers that pycep returns as plain strings cannot be told from string literals, so they are not
+    counted: the result has no false positives, and misses those.
+    """
+    refs: set[str] = set()
+
+    def visit(n: Any, tail: bool = False) -> None:
+        if isinstance(n, str):
+            for inner in _INTERPOLATION.findall(n):
+                without_literals = re.sub(r"'[^']*'", "''", inner)
+                refs.update(_ROOT_IN_EXPRESSION.findall(without_literals))
+            return
+        if isinstance(n, list):
+            for item in n:
+                visit(item)
+            return
+        if not isinstance(n, dict):
+            return
+        operator = n.get("operator")
+        if isinstance(operator, dict) and operator.get("type") in ("property_accessor", "index_accessor"):
+            operands = operator.get("operands") or {}
+            first, second = operands.get("operand_1"), operands.get("operand_2")
+            if isinstance(first, str):
+                if not tail and re.fullmatch(r"[A-Za-z_]\w*", first):
+                    refs.add(first)
+            else:
+                visit(first, tail)
+            visit(second, tail=operator["type"] == "property_accessor")
+            return
+        for value in n.values():
+            visit(value)
+
+    visit(node)
+    return refs
+
+
+def local_names(node: Any) -> set[str]:
+    """Loop and lambda variables declared inside `node`."""
+    names: set[str] = set()
+    for n in walk(node):
+        if not isinstance(n, dict):
+            continue
+        detail = n.get("detail") if n.get("type") == "lambda_expression" else None
+        if isinstance(detail, dict):
+            names.update(v for k, v in detail.items() if k.startswith("var_") and isinstance(v, str))
+        loop = n.get("loop_type")
+        if isinstance(loop, dict):
+            names.update(v for k, v in (loop.get("detail") or {}).items()
+                         if k in ("item_name", "index_name") and isinstance(v, str))
+    return names
+
+
+def declared_symbols(path: Path) -> set[str]:
+    document = parse(path)
+    return (set(document.get("parameters") or {}) | set(document.get("variables") or {})
+            | set(document.get("resources") or {}) | set(document.get("modules") or {}) | local_names(document))
+
+
+def identifier_uses(path: Path) -> tuple[set[str], set[str]]:
+    """(identifiers used as values, lambda parameters) from pycep's syntax tree, where a bare identifier (a
+    STRING token) and a quoted literal are told apart. Property names after a `.` and object keys are skipped."""
+    from lark import Token, Tree
+
+    tree = _parser()._create_tree(text=path.read_text(), file_path=None)
+    used: set[str] = set()
+    lambda_params: set[str] = set()
+
+    def visit(node: Any, tail: bool = False) -> None:
+        if not isinstance(node, Tree):
+            return
+        if node.data == "key":
+            return
+        if node.data == "string":
+            token = node.children[0]
+            if isinstance(token, Token) and token.type == "STRING" and not tail:
+                used.add(str(token))
+            return
+        if node.data == "property_accessor":
+            first, second = node.children[0], node.children[-1]
+            visit(first, tail)
+            visit(second, tail=True)
+            return
+        if node.data == "lambda_expression":
+            *params, body = node.children
+            for param in params:
+                if isinstance(param, Tree) and param.data == "string":
+                    lambda_params.add(str(param.children[0]))
+            visit(body)
+            return
+        children = node.children
+        if tail and node.data == "operator":
+            visit(children[0], tail=True)
+            return
+        if tail and children:
+            visit(children[0], tail=True)
+            for child in children[1:]:
+                visit(child)
+            return
+        for child in children:
+            visit(child)
+
+    visit(tree)
+    return used, lambda_params
