@@ -24,7 +24,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import msal
 import requests
@@ -37,6 +38,8 @@ from .logging_setup import log_event
 from .settings import ClientCertificate, ClientSecret, ManagedIdentityAssertion, Settings, get_settings
 from .token_cache.factory import build_partition_store
 from .token_cache.store import PartitionStore
+
+T = TypeVar("T")
 
 __all__ = ["OboClient", "get_obo_client", "reset_obo_client", "InteractionRequired"]
 
@@ -175,10 +178,32 @@ def _client_credential(settings: Settings, mi_session: requests.Session | None =
     return value
 
 
+class _KeyedLocks:
+    """A lock per key that exists only while someone holds or waits for it (memory stays bounded)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._locks[key]
+
+
 @dataclass
 class _Flight:
     done: threading.Event = field(default_factory=threading.Event)
-    result: str | None = None
+    result: Any = None
     error: BaseException | None = None
 
 
@@ -194,6 +219,9 @@ class OboClient:
         self._init_lock = threading.Lock()
         self._flights: dict[tuple[str, ...], _Flight] = {}
         self._flights_lock = threading.Lock()
+        # One user's token work (read partition, maybe exchange, write partition) runs one at a time in this
+        # process, so concurrent requests with different scopes don't overwrite each other's partition update.
+        self._user_locks = _KeyedLocks()
 
     @property
     def store(self) -> PartitionStore:
@@ -205,10 +233,13 @@ class OboClient:
         """A Graph access token for the user: silent from their partition, else one (shared) OBO exchange."""
         scopes = self._scopes(scopes)
         key = principal.partition_key
-        token = self._silent(key, scopes)
-        if token is not None:
-            return token
-        return self._single_flight((key, *scopes), lambda: self._exchange(key, assertion, scopes, recheck=True))
+
+        def work() -> str:
+            with self._user_locks.hold(key):
+                token = self._silent(key, scopes)
+                return token if token is not None else self._exchange(key, assertion, scopes, recheck=True)
+
+        return self._single_flight(("graph", key, *scopes), work)
 
     def ensure_refreshable(self, principal: Principal, assertion: str, scopes: Sequence[str] | None = None) -> None:
         """Make sure the user's partition holds a refresh token usable for `scopes` (for background work).
@@ -217,10 +248,13 @@ class OboClient:
         """
         scopes = self._scopes(scopes)
         key = principal.partition_key
-        if self._silent(key, scopes) is not None and self._has_refresh_token(key):
-            return
-        self._single_flight(("refreshable", key, *scopes),
-                            lambda: self._exchange(key, assertion, scopes, recheck=False))
+
+        def work() -> None:
+            with self._user_locks.hold(key):
+                if self._silent(key, scopes) is None or not self._has_refresh_token(key):
+                    self._exchange(key, assertion, scopes, recheck=False)
+
+        self._single_flight(("refreshable", key, *scopes), work)
         if not self._has_refresh_token(key):
             raise InteractionRequired("The identity provider issued no refresh token, so background work can't "
                                       "act for the user; sign in again.")
@@ -228,7 +262,12 @@ class OboClient:
     def graph_token_silent(self, partition_key: str, scopes: Sequence[str] | None = None) -> str:
         """A Graph token from the partition only (access or refresh token); raises `InteractionRequired`."""
         scopes = self._scopes(scopes)
-        token = self._silent(partition_key, scopes, raise_interaction=True)
+
+        def work() -> str | None:
+            with self._user_locks.hold(partition_key):
+                return self._silent(partition_key, scopes, raise_interaction=True)
+
+        token = self._single_flight(("silent", partition_key, *scopes), work)
         if token is None:
             raise InteractionRequired("No token for this user is cached any more; sign in and try again.")
         return token
@@ -349,7 +388,7 @@ class OboClient:
             self._raise_for(result, http)
         return None  # nothing usable silently: the caller falls back to OBO
 
-    def _single_flight(self, key: tuple[str, ...], work: Callable[[], str | None]) -> str | None:
+    def _single_flight(self, key: tuple[str, ...], work: Callable[[], T]) -> T:
         with self._flights_lock:
             flight = self._flights.get(key)
             leader = flight is None

@@ -255,3 +255,31 @@ def test_single_flight_shares_the_leaders_error(idp: FakeIdentityProvider, clien
         results = list(pool.map(call, range(5)))
     assert results.count("consent") >= 1
     assert idp.obo_count() <= 2
+
+
+def test_concurrent_silent_refreshes_for_one_user_make_one_refresh(idp: FakeIdentityProvider, client: OboClient,
+                                                                   store: MemoryPartitionStore) -> None:
+    client.ensure_refreshable(principal(), mint(), ["User.Read"])
+    key = principal().partition_key
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(store.load(key))
+    for at in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+        cache.remove_at(at)
+    store.save(key, cache.serialize(), 3600)
+    idp.token_delay = 0.2
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        tokens = list(pool.map(lambda _: client.graph_token_silent(key, ["User.Read"]), range(10)))
+    assert len(set(tokens)) == 1
+    assert [f["grant_type"][0] for f in idp.token_requests].count("refresh_token") == 1
+
+
+def test_concurrent_scopes_for_one_user_keep_both_tokens(idp: FakeIdentityProvider, client: OboClient) -> None:
+    client.warm_up()
+    idp.token_delay = 0.1
+    scope_sets = [["User.Read"], ["User.ReadBasic.All"], ["GroupMember.Read.All"]]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda scopes: client.graph_token(principal(), mint(), scopes), scope_sets))
+    exchanges = len(idp.token_requests)
+    for scopes in scope_sets:  # every partition update survived: all three are cache hits now
+        client.graph_token(principal(), mint(), scopes)
+    assert len(idp.token_requests) == exchanges
