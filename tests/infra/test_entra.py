@@ -7,6 +7,7 @@ import re
 
 from tests.infra.bicep_model import (
     INFRA,
+    REPO_ROOT,
     modules,
     parameters,
     references,
@@ -165,3 +166,16 @@ def test_unique_names_are_stable_per_environment():
     names = variables(REGISTRATIONS)
     assert re.fullmatch(r"profile-spa-\$\{environmentName\}-\$\{resourceToken\}", names["spaUniqueName"])
     assert re.fullmatch(r"profile-api-\$\{environmentName\}-\$\{resourceToken\}", names["apiUniqueName"])
+
+
+def test_every_redirect_uri_the_spa_uses_is_registered():
+    # A redirect URI that is not registered fails sign-in with AADSTS50011.
+    auth_js = REPO_ROOT / "static_frontend" / "js" / "auth.js"
+    paths = set(re.findall(r"redirectUri:\s*`\$\{[^}]+\}(/[^`]*)`", auth_js.read_text()))
+    assert paths, "static_frontend/js/auth.js sets its redirect URIs"
+    spa = _apps(REGISTRATIONS)["spaApp"].body
+    hosted, _ = spa["spa"]["redirectUris"]["function"]["parameters"].values()
+    local = parameters(MAIN)["localRedirectUris"]["default"]
+    for path in paths:
+        assert f"https://${{staticWebAppHostname}}{path}" in hosted
+        assert f"http://localhost:4280{path}" in local
