@@ -71,15 +71,11 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     logger.log(level, " ".join(parts))
 
 
-_installed = False
-
-
 def install_redaction() -> None:
-    """Wrap the log record factory so every record's message and exception text are redacted."""
-    global _installed
-    if _installed:
-        return
+    """Wrap the log record factory so every record's message and exception text are redacted (idempotent)."""
     previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacting", False):
+        return
     formatter = logging.Formatter()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -93,5 +89,5 @@ def install_redaction() -> None:
             record.exc_text = redact(formatter.formatException(record.exc_info))
         return record
 
+    factory.redacting = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
-    _installed = True

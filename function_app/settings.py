@@ -20,6 +20,7 @@ from .errors import Misconfigured
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
+APP_ROOT = Path(__file__).resolve().parent.parent  # the folder holding main.py and host.json
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_GRAPH_SCOPES = ("User.Read",)
@@ -278,6 +279,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ca_bundle = _get(env, "CA_BUNDLE")
     if ca_bundle:
         path = Path(ca_bundle).expanduser()
+        if not path.is_absolute() and not path.is_file():
+            path = APP_ROOT / path  # local settings name it relative to the app root (.localdev/certs/ca.pem)
         if not path.is_file():
             raise Misconfigured("CA_BUNDLE does not name a readable PEM file.", setting="CA_BUNDLE")
         ca_bundle = str(path.resolve())

@@ -173,3 +173,17 @@ def test_importing_the_app_reads_no_settings(monkeypatch) -> None:
     module = importlib.import_module("main")
     assert {f.get_function_name() for f in module.app.get_functions()} >= {
         "get_profile", "get_profile_photo", "get_config", "get_diagnostics"}
+
+
+def test_relative_ca_bundle_resolves_from_the_app_root(monkeypatch, tmp_path) -> None:
+    import function_app.settings as settings_module
+
+    root, elsewhere = tmp_path / "app", tmp_path / "elsewhere"
+    (root / ".localdev" / "certs").mkdir(parents=True)
+    elsewhere.mkdir()
+    ca = root / ".localdev" / "certs" / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    monkeypatch.setattr(settings_module, "APP_ROOT", root)
+    monkeypatch.chdir(elsewhere)
+    s = load_settings(base_env(CA_BUNDLE=".localdev/certs/ca.pem"))
+    assert s.ca_bundle == str(ca.resolve()) and s.tls_verify == s.ca_bundle
