@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,8 @@ async def serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
     routes = FunctionRoutes(host_config.route_prefix, loaded.http_functions)
-    invoker = Invoker(max_workers=args.workers, function_directory=str(app_root))
+    invoker = Invoker(max_workers=args.workers, function_directory=str(app_root),
+                      timeout=host_config.function_timeout)
 
     durable: DurableHook | None = None
     if loaded.uses_durable:
@@ -181,7 +183,7 @@ def main(argv: list[str]) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
-        return asyncio.run(serve(args))
+        code = asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 130
     except (AppLoadError, SettingsError, OSError) as exc:
@@ -191,3 +193,16 @@ def main(argv: list[str]) -> int:
         # Auth settings problems (placeholders without values, bad JSON) surface as ValueError.
         print(f"localdev host: {exc}", file=sys.stderr)
         return 1
+    _exit_despite_stuck_functions(code)
+    return code
+
+
+def _exit_despite_stuck_functions(code: int) -> None:
+    """A synchronous function still running (threads cannot be cancelled) would hold interpreter exit forever."""
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        log.warning("%d function thread(s) still running at shutdown; exiting without waiting", len(busy))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -26,6 +26,10 @@ class UnsupportedReturnValue(TypeError):
     """The function returned something the http output binding cannot encode."""
 
 
+class FunctionTimeout(Exception):
+    """The function ran longer than host.json's functionTimeout."""
+
+
 class _TraceContext:
     def __init__(self) -> None:
         self.trace_parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
@@ -92,10 +96,11 @@ class Invoker:
     """Calls functions with their bindings; owns the thread pool for synchronous functions."""
 
     def __init__(self, *, max_workers: int = 64, function_directory: str = ".",
-                 binding_values: Callable[[str], Any] | None = None) -> None:
+                 binding_values: Callable[[str], Any] | None = None, timeout: float | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="function")
         self._function_directory = function_directory
         self._binding_values = binding_values
+        self._timeout = timeout
 
     def set_binding_source(self, binding_values: Callable[[str], Any] | None) -> None:
         """`binding_values(binding_type)` supplies input binding data (the durable client JSON)."""
@@ -114,10 +119,16 @@ class Invoker:
     async def invoke(self, function: HttpFunction, request: func.HttpRequest) -> web.Response:
         kwargs = self._arguments(function, request)
         if function.is_async:
-            result = await function.handler(**kwargs)
+            call: Any = function.handler(**kwargs)
         else:
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._pool, lambda: function.handler(**kwargs))
+            call = loop.run_in_executor(self._pool, lambda: function.handler(**kwargs))
+        try:
+            # An async function is cancelled at the timeout; a thread cannot be, so a synchronous one runs on
+            # but its caller gets the timeout answer, as from the host.
+            result = await asyncio.wait_for(call, self._timeout)
+        except asyncio.TimeoutError:
+            raise FunctionTimeout(f"{function.name} exceeded functionTimeout ({self._timeout:g} s)") from None
         return to_web_response(result)
 
     def shutdown(self) -> None:

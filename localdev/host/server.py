@@ -15,7 +15,7 @@ from typing import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from localdev.host.app_loader import HttpFunction
-from localdev.host.invoker import Invoker, build_http_request
+from localdev.host.invoker import FunctionTimeout, Invoker, build_http_request
 from localdev.host.routing import RouteMatch, Router
 
 log = logging.getLogger("localdev.host")
@@ -81,6 +81,10 @@ class FunctionHandler:
                                           resolved.params, body)
         try:
             return await self.invoker.invoke(function, http_request)
+        except FunctionTimeout as exc:
+            log.error("%s", exc)
+            return _problem(500, "function_timeout", "Internal Server Error",
+                            "The function did not finish within the host's functionTimeout.")
         except Exception:
             # The caller gets a generic answer; the details are for whoever runs the host.
             log.exception("function %s failed", function.name)

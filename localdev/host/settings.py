@@ -96,12 +96,32 @@ def apply_values(values: Mapping[str, str], environ: MutableMapping[str, str] | 
     return applied
 
 
+def parse_timespan(value: Any) -> float | None:
+    """host.json's `functionTimeout` ("hh:mm:ss", "d.hh:mm:ss", "-1" for none) in seconds."""
+    if value in (None, "", "-1", -1):
+        return None
+    text = str(value).strip()
+    days = 0
+    if "." in text.split(":")[0]:
+        day_text, text = text.split(".", 1)
+        days = int(day_text)
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise SettingsError(f"host.json functionTimeout {value!r} is not hh:mm:ss")
+    try:
+        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    except ValueError as exc:
+        raise SettingsError(f"host.json functionTimeout {value!r} is not hh:mm:ss") from exc
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
 @dataclass(frozen=True)
 class HostConfig:
     """The parts of host.json this host honours."""
 
     route_prefix: str = DEFAULT_ROUTE_PREFIX
     task_hub: str = DEFAULT_TASK_HUB
+    function_timeout: float | None = None  # seconds; None = unlimited ("-1"), as host.json allows
 
     @classmethod
     def load(cls, app_root: Path) -> "HostConfig":
@@ -120,4 +140,5 @@ class HostConfig:
         if len(hub) > 2 and hub.startswith("%") and hub.endswith("%"):
             # host.json may name an app setting (`%TASK_HUB%`), resolved after settings are applied.
             hub = os.environ.get(hub[1:-1], DEFAULT_TASK_HUB)
-        return cls(route_prefix=str(prefix).strip("/"), task_hub=str(hub))
+        return cls(route_prefix=str(prefix).strip("/"), task_hub=str(hub),
+                   function_timeout=parse_timespan(document.get("functionTimeout")))

@@ -168,3 +168,32 @@ def test_missing_entry_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(Exception) as excinfo:
         start_host(tmp_path, auth=False, env={"PYTHON_SCRIPT_FILE_NAME": "main.py"}, timeout=30)
     assert "main.py not found" in str(excinfo.value)
+
+
+def test_function_timeout_from_host_json(tmp_path: Path, http: requests.Session) -> None:
+    for name in ("main.py", "local.settings.example.json"):
+        (tmp_path / name).write_text((APP / name).read_text())
+    (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", "functionTimeout": "00:00:01"}))
+    handle = start_host(tmp_path, auth=False)
+    try:
+        for path in ("slow?seconds=4", "async-slow?seconds=4"):
+            started = time.monotonic()
+            response = http.get(handle.api(path))
+            assert response.status_code == 500
+            assert response.json()["code"] == "function_timeout"
+            assert time.monotonic() - started < 3
+        assert http.get(handle.api("echo")).status_code == 200
+    finally:
+        handle.stop()
+
+
+def test_shutdown_does_not_wait_for_a_stuck_sync_function(http: requests.Session) -> None:
+    handle = start_host(APP, auth=False)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(http.get, handle.api("slow?seconds=60"))
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert handle.stop(timeout=20) == 0
+        assert time.monotonic() - started < 15
+        with pytest.raises(requests.RequestException):
+            pending.result()

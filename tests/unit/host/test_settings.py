@@ -77,3 +77,18 @@ def test_host_section_of_local_settings(tmp_path: Path) -> None:
     assert section.cors_origins == ("http://localhost:4280", "http://a.test")
     assert section.cors_credentials is True
     assert LocalHostSection.read(None) == LocalHostSection()
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("00:10:00", 600.0), ("01:00:00.5", 3600.5), ("1.00:00:00", 86400.0),
+                                                ("-1", None), (None, None)])
+def test_function_timeout_timespans(value: object, seconds: float | None) -> None:
+    from localdev.host.settings import parse_timespan
+
+    assert parse_timespan(value) == seconds
+
+
+def test_bad_function_timeout_is_reported() -> None:
+    from localdev.host.settings import parse_timespan
+
+    with pytest.raises(SettingsError):
+        parse_timespan("ten minutes")
