@@ -146,8 +146,6 @@ async def serve(args: argparse.Namespace) -> int:
     runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False,
                            shutdown_timeout=5.0)
     await runner.setup()
-    site = web.SockSite(runner, sock, shutdown_timeout=5.0)
-    await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -159,8 +157,10 @@ async def serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal)
     try:
+        # The runtime starts before the first request can reach a durable client binding.
         if durable is not None:
             await durable.start()
+        await web.SockSite(runner, sock, shutdown_timeout=5.0).start()
         auth_on = easy_auth is not None and easy_auth.settings.enabled
         print(json.dumps({"url": base_url, "functions": _describe(loaded, routes, base_url),
                           "auth": auth_on, "durable": durable is not None}), flush=True)
