@@ -41,8 +41,8 @@ let currentAction = "";
 
 const actions = { profile: getProfile, report: buildReport, diagnostics: loadDiagnostics };
 
-ui.signIn.addEventListener("click", () => guard(() => auth.signIn()));
-ui.signOut.addEventListener("click", () => guard(() => auth.signOut()));
+ui.signIn.addEventListener("click", () => auth && guard(() => auth.signIn()));
+ui.signOut.addEventListener("click", () => auth && guard(() => auth.signOut()));
 ui.getProfile.addEventListener("click", () => getProfile());
 ui.buildReport.addEventListener("click", () => buildReport());
 ui.loadDiagnostics.addEventListener("click", () => loadDiagnostics());

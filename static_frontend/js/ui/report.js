@@ -62,13 +62,22 @@ export function renderReport(container, result) {
   container.hidden = false;
 }
 
+// Long lists (people in many groups) show the first few and fold the rest into a disclosure.
+const VISIBLE_ITEMS = 10;
+
 function section(title, items, emptyText, listTag = "ul") {
-  return el("section", { class: "report-part" },
-    el("h4", { text: title }),
-    items.length
-      ? el(listTag, { class: "people" }, items.map((item) => el("li", {}, personLine(item))))
-      : (emptyText ? el("p", { class: "muted", text: emptyText }) : null),
-  );
+  const list = (slice) => el(listTag, { class: "people" }, slice.map((item) => el("li", {}, personLine(item))));
+  let body = emptyText ? el("p", { class: "muted", text: emptyText }) : null;
+  if (items.length > VISIBLE_ITEMS + 2) {
+    const rest = items.slice(VISIBLE_ITEMS);
+    const more = list(rest);
+    if (listTag === "ol") more.setAttribute("start", String(VISIBLE_ITEMS + 1));
+    body = [list(items.slice(0, VISIBLE_ITEMS)),
+      el("details", { class: "more" }, el("summary", { text: `Show ${rest.length} more` }), more)];
+  } else if (items.length) {
+    body = list(items);
+  }
+  return el("section", { class: "report-part" }, el("h4", { text: title }), body);
 }
 
 function personLine(item) {

@@ -1,0 +1,53 @@
+"""What the Static Web Apps CLI serves from staticwebapp.config.json, and the diagnostics view."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def http() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def test_security_headers_are_applied(local_stack, http):
+    response = http.get(local_stack.app_url + "/", timeout=10)
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "https://login.microsoftonline.com" in csp  # the Azure authority
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_redirect_bridge_may_be_framed_by_the_app_only(local_stack, http):
+    response = http.get(local_stack.app_url + "/redirect.html", timeout=10)
+    assert response.status_code == 200
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_navigation_fallback_serves_the_app_but_not_for_the_api(local_stack, http):
+    deep = http.get(local_stack.app_url + "/profile/settings", timeout=10)
+    assert deep.status_code == 200
+    assert "Get user's profile" in deep.text
+    api = http.get(local_stack.app_url + "/api/get-profile", timeout=10)
+    assert api.status_code == 401
+    assert api.headers["Content-Type"].startswith("application/problem+json")
+    assert http.get(local_stack.app_url + "/scripts/vendor.mjs", timeout=10).status_code == 404
+
+
+def test_diagnostics_show_which_header_carried_the_token(spa):
+    spa.sign_in("Mira Okafor")
+    spa.button("Show diagnostics").click()
+    diagnostics = spa.page.locator("#diagnostics")
+    diagnostics.wait_for()
+    spa.screenshot("diagnostics")
+    text = diagnostics.inner_text()
+    assert "X-User-Authorization" in text or "x-user-authorization" in text.lower()
+    assert "user_impersonation" in text
+    assert "local-api-secret" not in text
