@@ -33,6 +33,7 @@ CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
 MAX_ATTEMPTS = 4
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
+_USER_SEGMENT_RE = re.compile(r"/users/[^/]+")
 
 
 class GraphTokenRejected(GraphUnavailable):
@@ -139,7 +140,7 @@ class GraphClient:
     def _request(self, token: str, path_or_url: str, *, not_found: ApiError,
                  params: Mapping[str, str] | None = None, accept: str = "application/json") -> requests.Response:
         url = self._url(path_or_url)
-        path = urlsplit(url).path
+        path = _USER_SEGMENT_RE.sub("/users/{id}", urlsplit(url).path)  # logs carry no user names
         deadline = self._clock() + self._budget
         last_retry_after: float | None = None
         last_status: int | None = None

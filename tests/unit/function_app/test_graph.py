@@ -178,3 +178,10 @@ def test_session_ignores_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch, tmp
     client = GraphClient(load_settings(base_env(CA_BUNDLE=str(ca))), session=session_with(transport))
     client.me("t")
     assert seen == [str(ca.resolve())]
+
+
+def test_logged_paths_carry_no_user_names(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="function_app")
+    client, _, _ = client_for([Reply(200, {"id": "m"})])
+    client.get_json("t", "/users/ana.souza@larkspur.example/manager")
+    assert "ana.souza" not in caplog.text and "path=/v1.0/users/{id}/manager" in caplog.text
