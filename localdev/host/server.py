@@ -66,7 +66,8 @@ class FunctionHandler:
         self.invoker = invoker
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
-        resolved = self.routes.resolve(request.path, request.method)
+        # Route on the raw path: segments are decoded once, after splitting, so `%2F` stays inside a segment.
+        resolved = self.routes.resolve(request.rel_url.raw_path, request.method)
         if resolved is None:
             return _problem(404, "not_found", "Not Found", "No function matches this path.")
         if isinstance(resolved, frozenset):

@@ -69,6 +69,8 @@ def test_literal_route_wins_over_parameter_and_constraints_apply(host: HostHandl
 def test_optional_route_parameter(host: HostHandle, http: requests.Session) -> None:
     assert http.get(f"{host.url}/api/files/report").json() == {"name": "report"}
     assert http.get(f"{host.url}/api/files/report/v2").json() == {"name": "report", "version": "v2"}
+    # Route values are decoded once; an encoded slash stays inside its segment.
+    assert http.get(f"{host.url}/api/files/a%2Fb%2520c").json() == {"name": "a/b%20c"}
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(host: HostHandle, http: requests.Session) -> None:
