@@ -110,8 +110,9 @@ class ManagedIdentityClientAssertion:
     REFRESH_MARGIN_SECONDS = 300
 
     def __init__(self, config: ManagedIdentityAssertion, session: requests.Session | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, resource: str = TOKEN_EXCHANGE_AUDIENCE) -> None:
         self._config = config
+        self._resource = resource  # also usable for other Entra resources (e.g. https://redis.azure.com/)
         self._session = session or requests.Session()
         self._session.trust_env = False  # the endpoint is local to the sandbox; never send it through a proxy
         self._clock = clock
@@ -129,7 +130,7 @@ class ManagedIdentityClientAssertion:
         try:
             response = self._session.get(
                 self._config.endpoint,
-                params={"resource": TOKEN_EXCHANGE_AUDIENCE, "api-version": "2019-08-01",
+                params={"resource": self._resource, "api-version": "2019-08-01",
                         "client_id": self._config.client_id},
                 headers={"X-IDENTITY-HEADER": self._config.header, "Metadata": "true"},
                 timeout=(3.05, 10.0))
