@@ -1,0 +1,82 @@
+"""Closed-loop HTTP load: `concurrency` workers share one pooled aiohttp session and send `requests` calls.
+
+Users take turns (request i belongs to user i mod users), like many people using the app at once. Each
+request carries the user's API token the way the SPA sends it: in `X-User-Authorization` and in
+`Authorization`. Latency is measured per request around the full response read.
+"""
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiohttp
+
+
+@dataclass
+class LoadResult:
+    latencies_ms: list[float]
+    statuses: Counter[int]
+    wall_seconds: float
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get(200, 0)
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.wall_seconds if self.wall_seconds else 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default), on a copy."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+async def run_load(url: str, users: list[tuple[str, str]], requests: int, concurrency: int,
+                   ssl_context: ssl.SSLContext | None = None) -> LoadResult:
+    """`users` holds (API token, text the user's own profile must contain): a reply that carries another
+    user's profile would mean the token cache mixed partitions, so it counts as a failure (status -1)."""
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False, ttl_dns_cache=300,
+                                     ssl=ssl_context if ssl_context is not None else True)
+    timeout = aiohttp.ClientTimeout(total=60)
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+    next_index = 0
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        async def worker() -> None:
+            nonlocal next_index
+            while next_index < requests:
+                index = next_index
+                next_index += 1
+                token, expected = users[index % len(users)]
+                headers = {"Authorization": f"Bearer {token}", "X-User-Authorization": f"Bearer {token}"}
+                started = time.perf_counter()
+                try:
+                    async with session.get(url, headers=headers) as response:
+                        body = await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    status, body = 0, repr(exc).encode()
+                latencies.append((time.perf_counter() - started) * 1000.0)
+                if status == 200 and expected.encode() not in body:
+                    status = -1
+                statuses[status] += 1
+                if status != 200 and len(failures) < 5:
+                    failures.append(f"{status}: {body[:300]!r}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return LoadResult(latencies, statuses, wall, failures)
