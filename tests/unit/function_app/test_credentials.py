@@ -82,7 +82,8 @@ def test_obo_with_a_managed_identity_federated_credential() -> None:
                                       IDENTITY_ENDPOINT=MI_ENDPOINT, IDENTITY_HEADER="h"))
     client = OboClient(settings, MemoryPartitionStore(), session=mi_session(endpoint, idp))
     client.graph_token(principal(), mint())
-    client.graph_token(principal("9a8b7c6d-2222-4b4b-8d8d-ba9876543210"), mint(oid="9a8b7c6d-2222-4b4b-8d8d-ba9876543210"))
+    other = "9a8b7c6d-2222-4b4b-8d8d-ba9876543210"
+    client.graph_token(principal(other), mint(oid=other))
     forms = idp.token_requests
     assert len(forms) == 2
     for form in forms:

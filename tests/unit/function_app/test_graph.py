@@ -126,7 +126,8 @@ def test_401_and_403_mapping() -> None:
     client, _, _ = client_for([Reply(401, {"error": {"code": "InvalidAuthenticationToken"}})])
     with pytest.raises(GraphTokenRejected):
         client.me("t")
-    challenge = 'Bearer realm="", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZX19fQ=="'
+    challenge = ('Bearer realm="", error="insufficient_claims", '
+                 'claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZX19fQ=="')
     client, _, _ = client_for([Reply(401, {}, {"WWW-Authenticate": challenge})])
     with pytest.raises(InteractionRequired) as caught:
         client.me("t")
