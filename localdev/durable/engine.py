@@ -41,6 +41,7 @@ ACTION_WAIT_FOR_EXTERNAL_EVENT = 6
 @dataclass(frozen=True)
 class ActivityWork:
     instance_id: str
+    execution_id: str
     task_id: int
     name: str
     input: str | None
@@ -49,6 +50,7 @@ class ActivityWork:
 @dataclass(frozen=True)
 class TimerWork:
     instance_id: str
+    execution_id: str
     task_id: int
     fire_at: datetime
 
@@ -74,10 +76,8 @@ class Engine:
         if instance is None or not inbox:
             return [], False
         if instance.is_terminal:
-            # Late completions for a finished instance are dropped.
-            self._store.commit_episode(EpisodeCommit(
-                instance_id, [], [i.row_id for i in inbox], [], instance.status, instance.custom_status,
-                instance.output, instance.next_task_id, instance.actions_seen, instance.updated))
+            # Late events for a finished instance are dropped.
+            self._store.discard_inbox(instance_id, [i.row_id for i in inbox])
             return [], True
         return self._episode(instance, self._batch(instance_id, inbox)), True
 
@@ -114,17 +114,17 @@ class Engine:
                 failed = self._store.task(instance.id, first["TaskScheduledId"])
                 assert failed is not None and failed.retry is not None
                 fire_at = now + timedelta(milliseconds=failed.retry["firstRetryIntervalInMilliseconds"])
-                new_tasks.append(TaskRow(instance.id, next_id, "retry_timer", failed.name, failed.input,
-                                         failed.retry, failed.attempt, events.to_iso(fire_at)))
+                new_tasks.append(TaskRow(instance.id, instance.execution_id, next_id, "retry_timer", failed.name,
+                                         failed.input, failed.retry, failed.attempt, events.to_iso(fire_at)))
                 scheduled.append(events.timer_created(now, next_id, fire_at))
-                work.append(TimerWork(instance.id, next_id, fire_at))
+                work.append(TimerWork(instance.id, instance.execution_id, next_id, fire_at))
             else:
                 timer = self._store.task(instance.id, first["TimerId"])
                 assert timer is not None and timer.name is not None
-                new_tasks.append(TaskRow(instance.id, next_id, "activity", timer.name, timer.input,
-                                         timer.retry, timer.attempt + 1))
+                new_tasks.append(TaskRow(instance.id, instance.execution_id, next_id, "activity", timer.name,
+                                         timer.input, timer.retry, timer.attempt + 1))
                 scheduled.append(events.task_scheduled(now, next_id, timer.name, timer.input))
-                work.append(ActivityWork(instance.id, next_id, timer.name, timer.input))
+                work.append(ActivityWork(instance.id, instance.execution_id, next_id, timer.name, timer.input))
             next_id += 1
 
         past = self._store.history(instance.id)
@@ -155,7 +155,8 @@ class Engine:
                                        outcome_error, custom_status)
         try:
             for leaf in leaves[actions_seen:]:
-                next_id = self._schedule(instance.id, leaf, next_id, now, scheduled, new_tasks, work)
+                next_id = self._schedule(instance.id, instance.execution_id, leaf, next_id, now, scheduled,
+                                         new_tasks, work)
         except UnsupportedAction as exc:
             return self._finish_failed(instance, batch, incoming, scheduled, new_tasks, next_id, now, str(exc),
                                        custom_status)
@@ -170,27 +171,27 @@ class Engine:
         tail = [events.orchestrator_completed(now)]
         if done:
             tail.append(events.execution_completed(now, failed=False, result_json=output))
-        self._store.commit_episode(EpisodeCommit(
-            instance.id, incoming + scheduled + tail, [i.row_id for i in batch], new_tasks,
+        committed = self._store.commit_episode(EpisodeCommit(
+            instance.id, instance.execution_id, incoming + scheduled + tail, [i.row_id for i in batch], new_tasks,
             "Completed" if done else "Running", custom_status, output, next_id, actions_seen,
             events.to_iso(now)))
-        return [] if done else work
+        return work if committed and not done else []
 
-    def _schedule(self, instance_id: str, action: dict[str, Any], next_id: int, now: datetime,
-                  scheduled: list[dict[str, Any]], new_tasks: list[TaskRow], work: list[Work]) -> int:
+    def _schedule(self, instance_id: str, execution_id: str, action: dict[str, Any], next_id: int,
+                  now: datetime, scheduled: list[dict[str, Any]], new_tasks: list[TaskRow], work: list[Work]) -> int:
         kind = action.get("actionType")
         if kind in (ACTION_CALL_ACTIVITY, ACTION_CALL_ACTIVITY_WITH_RETRY):
             name, input_json = action["functionName"], action.get("input")
             retry = action.get("retryOptions") if kind == ACTION_CALL_ACTIVITY_WITH_RETRY else None
-            new_tasks.append(TaskRow(instance_id, next_id, "activity", name, input_json, retry, 1))
+            new_tasks.append(TaskRow(instance_id, execution_id, next_id, "activity", name, input_json, retry, 1))
             scheduled.append(events.task_scheduled(now, next_id, name, input_json))
-            work.append(ActivityWork(instance_id, next_id, name, input_json))
+            work.append(ActivityWork(instance_id, execution_id, next_id, name, input_json))
             return next_id + 1
         if kind == ACTION_CREATE_TIMER:
             fire_at = isoparse(action["fireAt"])
-            new_tasks.append(TaskRow(instance_id, next_id, "timer", fire_at=events.to_iso(fire_at)))
+            new_tasks.append(TaskRow(instance_id, execution_id, next_id, "timer", fire_at=events.to_iso(fire_at)))
             scheduled.append(events.timer_created(now, next_id, fire_at))
-            work.append(TimerWork(instance_id, next_id, fire_at))
+            work.append(TimerWork(instance_id, execution_id, next_id, fire_at))
             return next_id + 1
         if kind == ACTION_WAIT_FOR_EXTERNAL_EVENT:
             return next_id  # keyed by the event name; EventRaised arrives through the inbox
@@ -205,8 +206,8 @@ class Engine:
         tail = [events.orchestrator_completed(now),
                 events.execution_completed(now, failed=True, result_json=output, failure=message)]
         self._store.commit_episode(EpisodeCommit(
-            instance.id, incoming + scheduled + tail, [i.row_id for i in batch], new_tasks, "Failed",
-            custom_status, output, next_id, instance.actions_seen, events.to_iso(now)))
+            instance.id, instance.execution_id, incoming + scheduled + tail, [i.row_id for i in batch], new_tasks,
+            "Failed", custom_status, output, next_id, instance.actions_seen, events.to_iso(now)))
         return []
 
 

@@ -115,10 +115,10 @@ class DurableRuntime:
         for row in self.store.pending_tasks():
             if row.kind == "activity":
                 assert row.name is not None
-                self._dispatch(ActivityWork(row.instance_id, row.task_id, row.name, row.input))
+                self._dispatch(ActivityWork(row.instance_id, row.execution_id, row.task_id, row.name, row.input))
             else:
                 assert row.fire_at is not None
-                self._dispatch(TimerWork(row.instance_id, row.task_id, isoparse(row.fire_at)))
+                self._dispatch(TimerWork(row.instance_id, row.execution_id, row.task_id, isoparse(row.fire_at)))
         for instance_id in self.store.instances_with_inbox():
             self._mark_dirty(instance_id)
 
@@ -177,15 +177,15 @@ class DurableRuntime:
         if exc is not None:
             log.error("activity %s could not be run: %s", work.name, exc)
             return
-        if self.store.add_completion(work.instance_id, work.task_id, future.result()):
+        if self.store.add_completion(work.instance_id, work.execution_id, work.task_id, future.result()):
             self._mark_dirty(work.instance_id)
 
     async def _fire_timer(self, work: TimerWork) -> None:
         delay = (work.fire_at - events.utc_now()).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
-        if self._running and self.store.add_completion(
-                work.instance_id, work.task_id, events.timer_fired(events.utc_now(), work.task_id, work.fire_at)):
+        fired = events.timer_fired(events.utc_now(), work.task_id, work.fire_at)
+        if self._running and self.store.add_completion(work.instance_id, work.execution_id, work.task_id, fired):
             self._mark_dirty(work.instance_id)
 
     # -- client operations (used by the HTTP API) ------------------------------------------------
@@ -196,8 +196,9 @@ class DurableRuntime:
         if existing is not None and not existing.is_terminal:
             raise InstanceExists(f"An orchestration instance with ID '{instance_id}' is already {existing.status}.")
         now = events.utc_now()
-        started = events.execution_started(now, name, input_json, instance_id, uuid.uuid4().hex)
-        self.store.create_instance(instance_id, name, input_json, events.to_iso(now), started)
+        execution_id = uuid.uuid4().hex
+        started = events.execution_started(now, name, input_json, instance_id, execution_id)
+        self.store.create_instance(instance_id, execution_id, name, input_json, events.to_iso(now), started)
         self._mark_dirty(instance_id)
         return instance_id
 

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS instances (
     created TEXT NOT NULL,
     updated TEXT NOT NULL,
     next_task_id INTEGER NOT NULL DEFAULT 0,
-    actions_seen INTEGER NOT NULL DEFAULT 0
+    actions_seen INTEGER NOT NULL DEFAULT 0,
+    execution_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS history (
     instance_id TEXT NOT NULL,
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE TABLE IF NOT EXISTS tasks (
     instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
     task_id INTEGER NOT NULL,
     kind TEXT NOT NULL,
     name TEXT,
@@ -68,6 +70,7 @@ class Instance:
     updated: str
     next_task_id: int
     actions_seen: int
+    execution_id: str
 
     @property
     def is_terminal(self) -> bool:
@@ -76,9 +79,13 @@ class Instance:
 
 @dataclass(frozen=True)
 class TaskRow:
-    """Outstanding or finished work: `activity`, user `timer`, or `retry_timer` (between attempts)."""
+    """Outstanding or finished work: `activity`, user `timer`, or `retry_timer` (between attempts).
+
+    `execution_id` tells apart runs of an instance id that was finished and then started again, so a late
+    completion from the earlier run can never complete a task of the new one."""
 
     instance_id: str
+    execution_id: str
     task_id: int
     kind: str
     name: str | None = None
@@ -100,6 +107,7 @@ class EpisodeCommit:
     """Everything one orchestrator episode changes, applied atomically."""
 
     instance_id: str
+    execution_id: str
     new_history: list[dict[str, Any]]
     consumed_inbox: list[int]
     new_tasks: list[TaskRow]
@@ -133,14 +141,14 @@ class Store:
         with self._lock:
             row = self._db.execute(
                 "SELECT id, name, status, input, output, custom_status, created, updated, next_task_id,"
-                " actions_seen FROM instances WHERE id = ?", (instance_id,)).fetchone()
+                " actions_seen, execution_id FROM instances WHERE id = ?", (instance_id,)).fetchone()
         return Instance(*row) if row else None
 
     def instances(self) -> list[Instance]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, name, status, input, output, custom_status, created, updated, next_task_id,"
-                " actions_seen FROM instances ORDER BY created").fetchall()
+                " actions_seen, execution_id FROM instances ORDER BY created").fetchall()
         return [Instance(*row) for row in rows]
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
@@ -163,38 +171,39 @@ class Store:
     def task(self, instance_id: str, task_id: int) -> TaskRow | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT instance_id, task_id, kind, name, input, retry, attempt, fire_at, done FROM tasks"
+                "SELECT instance_id, execution_id, task_id, kind, name, input, retry, attempt, fire_at, done FROM tasks"
                 " WHERE instance_id = ? AND task_id = ?", (instance_id, task_id)).fetchone()
         return _task_row(row) if row else None
 
     def pending_tasks(self) -> list[TaskRow]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT t.instance_id, t.task_id, t.kind, t.name, t.input, t.retry, t.attempt, t.fire_at,"
-                " t.done FROM tasks t JOIN instances i ON i.id = t.instance_id"
+                "SELECT t.instance_id, t.execution_id, t.task_id, t.kind, t.name, t.input, t.retry, t.attempt,"
+                " t.fire_at, t.done FROM tasks t JOIN instances i ON i.id = t.instance_id"
                 " WHERE t.done = 0 AND i.status IN ('Pending', 'Running') ORDER BY t.instance_id, t.task_id"
             ).fetchall()
         return [_task_row(row) for row in rows]
 
     # -- writes --------------------------------------------------------------------------------
 
-    def create_instance(self, instance_id: str, name: str, input_json: str | None, now: str,
+    def create_instance(self, instance_id: str, execution_id: str, name: str, input_json: str | None, now: str,
                         started_event: dict[str, Any]) -> None:
         """Create (or replace a finished) instance with ExecutionStarted waiting in its inbox."""
         with self._lock, self._transaction():
             self._delete(instance_id)
             self._db.execute(
-                "INSERT INTO instances (id, name, status, input, created, updated) VALUES (?, ?, 'Pending', ?, ?, ?)",
-                (instance_id, name, input_json, now, now))
+                "INSERT INTO instances (id, name, status, input, created, updated, execution_id)"
+                " VALUES (?, ?, 'Pending', ?, ?, ?, ?)", (instance_id, name, input_json, now, now, execution_id))
             self._db.execute("INSERT INTO inbox (instance_id, event) VALUES (?, ?)",
                              (instance_id, json.dumps(started_event)))
 
-    def add_completion(self, instance_id: str, task_id: int, event: dict[str, Any]) -> bool:
-        """Record that a task finished; False when it was already recorded (a duplicate run)."""
+    def add_completion(self, instance_id: str, execution_id: str, task_id: int, event: dict[str, Any]) -> bool:
+        """Record that a task finished; False when it was already recorded (a duplicate run) or belongs to
+        an earlier run of the instance id."""
         with self._lock, self._transaction():
             cursor = self._db.execute(
-                "UPDATE tasks SET done = 1 WHERE instance_id = ? AND task_id = ? AND done = 0",
-                (instance_id, task_id))
+                "UPDATE tasks SET done = 1 WHERE instance_id = ? AND execution_id = ? AND task_id = ? AND done = 0",
+                (instance_id, execution_id, task_id))
             if cursor.rowcount == 0:
                 return False
             self._db.execute("INSERT INTO inbox (instance_id, event) VALUES (?, ?)",
@@ -206,8 +215,14 @@ class Store:
             self._db.execute("INSERT INTO inbox (instance_id, event) VALUES (?, ?)",
                              (instance_id, json.dumps(event)))
 
-    def commit_episode(self, commit: EpisodeCommit) -> None:
+    def commit_episode(self, commit: EpisodeCommit) -> bool:
+        """Apply an episode; False (nothing written) when the instance was terminated, purged or restarted
+        while the episode ran, so a client operation is never overwritten by a stale episode."""
         with self._lock, self._transaction():
+            current = self._db.execute("SELECT status, execution_id FROM instances WHERE id = ?",
+                                       (commit.instance_id,)).fetchone()
+            if current is None or current[0] in TERMINAL_STATUSES or current[1] != commit.execution_id:
+                return False
             (seq,) = self._db.execute(
                 "SELECT COALESCE(MAX(seq), -1) FROM history WHERE instance_id = ?",
                 (commit.instance_id,)).fetchone()
@@ -216,10 +231,10 @@ class Store:
                 [(commit.instance_id, seq + 1 + i, json.dumps(e)) for i, e in enumerate(commit.new_history)])
             self._db.executemany("DELETE FROM inbox WHERE id = ?", [(rid,) for rid in commit.consumed_inbox])
             self._db.executemany(
-                "INSERT OR REPLACE INTO tasks (instance_id, task_id, kind, name, input, retry, attempt, fire_at,"
-                " done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                [(t.instance_id, t.task_id, t.kind, t.name, t.input, json.dumps(t.retry) if t.retry else None,
-                  t.attempt, t.fire_at) for t in commit.new_tasks])
+                "INSERT OR REPLACE INTO tasks (instance_id, execution_id, task_id, kind, name, input, retry, attempt,"
+                " fire_at, done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                [(t.instance_id, t.execution_id, t.task_id, t.kind, t.name, t.input,
+                  json.dumps(t.retry) if t.retry else None, t.attempt, t.fire_at) for t in commit.new_tasks])
             if commit.status in TERMINAL_STATUSES:
                 # Work still in flight for a finished orchestration is abandoned, as in Durable.
                 self._db.execute("UPDATE tasks SET done = 1 WHERE instance_id = ?", (commit.instance_id,))
@@ -229,6 +244,11 @@ class Store:
                 " actions_seen = ?, updated = ? WHERE id = ?",
                 (commit.status, commit.custom_status, commit.output, commit.next_task_id, commit.actions_seen,
                  commit.updated, commit.instance_id))
+            return True
+
+    def discard_inbox(self, instance_id: str, row_ids: list[int]) -> None:
+        with self._lock, self._transaction():
+            self._db.executemany("DELETE FROM inbox WHERE id = ?", [(rid,) for rid in row_ids])
 
     def terminate(self, instance_id: str, output: str, now: str, event: dict[str, Any]) -> None:
         with self._lock, self._transaction():
@@ -267,6 +287,6 @@ class _Transaction:
 
 
 def _task_row(row: Iterable[Any]) -> TaskRow:
-    instance_id, task_id, kind, name, input_json, retry, attempt, fire_at, done = row
-    return TaskRow(instance_id, task_id, kind, name, input_json, json.loads(retry) if retry else None,
+    instance_id, execution_id, task_id, kind, name, input_json, retry, attempt, fire_at, done = row
+    return TaskRow(instance_id, execution_id, task_id, kind, name, input_json, json.loads(retry) if retry else None,
                    attempt, fire_at, bool(done))

@@ -215,3 +215,18 @@ def test_task_any_races_an_activity_against_a_timer(tmp_path: Path):
             listed = await client.get_status_by(runtime_status=[])
             assert instance_id in {s.instance_id for s in listed}
     run(scenario())
+
+
+def test_a_restarted_instance_id_ignores_work_of_its_previous_run(tmp_path: Path):
+    sample_app.GATE.clear()
+    async def scenario():
+        async with running_runtime(FUNCTIONS, tmp_path) as (runtime, client):
+            await client.start_new("timer_then_event", "reused", None)  # its timer #0 is due in 100 ms
+            await client.terminate("reused", "replaced")
+            await client.start_new("gated_pair", "reused", "re")  # its activity #0 is still running then
+            await asyncio.sleep(0.4)
+            sample_app.GATE.set()
+            status = await wait_for_finish(client, "reused")
+            assert (status.runtime_status.value, status.output) == ("Completed", ["gated:re-a", "gated:re-b"])
+            assert all(e["EventType"] != 11 for e in runtime.history("reused"))  # no stale TimerFired
+    run(scenario())
