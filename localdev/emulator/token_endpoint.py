@@ -169,10 +169,8 @@ class TokenEndpoint:
 
     # ------------------------------------------------------------------ helpers
     def _verify_user_assertion(self, assertion: str, client: App) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(assertion)
-            unverified = jwt.decode(assertion, options={"verify_signature": False})
-        except jwt.PyJWTError:
+        header = _jose_header(assertion)
+        if header is None:
             raise OAuthError(50027, "JWT token is invalid or malformed.")
         key = self.state.keys.find(str(header.get("kid")))
         if key is None:
@@ -188,7 +186,7 @@ class TokenEndpoint:
         tid = self.state.tenant.tenant_id
         if claims.get("iss") not in (self.state.issuer_v2(tid), self.state.issuer_v1(tid)):
             raise OAuthError(50013, f"Assertion failed signature validation. [Reason - The issuer "
-                                    f"'{unverified.get('iss')}' is not valid for tenant '{tid}'.]")
+                                    f"'{claims.get('iss')}' is not valid for tenant '{tid}'.]")
         now = int(time.time())
         exp, nbf = claims.get("exp"), claims.get("nbf")
         if not isinstance(exp, (int, float)) or exp <= now or (isinstance(nbf, (int, float)) and nbf > now + 300):
@@ -272,6 +270,16 @@ class TokenEndpoint:
         if form.get("client_info") == "1":
             body["client_info"] = client_info(user, self.state.tenant.tenant_id)
         return body
+
+
+def _jose_header(token: str) -> dict[str, Any] | None:
+    """The JOSE header only; the full token is parsed once, by the verifying decode."""
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return header if isinstance(header, dict) and token.count(".") == 2 else None
 
 
 def _iso(epoch: object) -> str:
