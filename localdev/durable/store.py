@@ -9,11 +9,14 @@ any of them, and this module never receives one.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -54,6 +57,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     PRIMARY KEY (instance_id, task_id)
 );
 """
+
+# Bumped whenever the tables change; local state from another version is dropped, not migrated.
+SCHEMA_VERSION = 2
 
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated"})
 
@@ -129,7 +135,19 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
+            self._ensure_schema(path)
+
+    def _ensure_schema(self, path: Path) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        tables = [row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                                     " AND name NOT LIKE 'sqlite_%'")]
+        if tables and version != SCHEMA_VERSION:
+            log.warning("durable state in %s is from another runner version; starting with an empty task hub",
+                        path)
+            for table in tables:
+                self._db.execute(f'DROP TABLE "{table}"')
+        self._db.executescript(SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:

@@ -41,3 +41,20 @@ def test_completions_of_an_earlier_run_are_ignored(tmp_path: Path):
     assert store.add_completion("i1", "new", 0, fresh) is True
     assert store.add_completion("i1", "new", 0, fresh) is False  # a duplicate run is recorded once
     assert [item.event["EventType"] for item in store.inbox("i1")] == [0, 5]
+
+
+def test_state_from_another_schema_version_is_replaced(tmp_path: Path):
+    import sqlite3
+
+    path = tmp_path / "hub.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE instances (id TEXT PRIMARY KEY, name TEXT)")
+    old.execute("INSERT INTO instances VALUES ('x', 'y')")
+    old.commit()
+    old.close()
+    store = Store(path)
+    assert store.instances() == []
+    started(store)
+    assert store.instance("i1") is not None
+    store.close()
+    assert Store(path).instance("i1") is not None  # same version: kept
