@@ -1,0 +1,51 @@
+"""Failures the user can act on: throttling shows when to retry and the retry works once allowed."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_graph_throttling_shows_retry_after_and_retry_recovers(spa, local_stack):
+    admin = local_stack.admin
+    spa.sign_in("Tomás Ruiz")
+    admin.fault(endpoint="graph", path="/v1.0/me", status=429, retry_after=3, count=50)
+    try:
+        spa.get_profile()
+        error = spa.testid("error")
+        error.wait_for()
+        spa.screenshot("throttled")
+        text = error.inner_text()
+        assert "graph_throttled" in text
+        assert "3 seconds" in text
+        retry = error.get_by_role("button", name="Retry")
+        # Held back for the time the service asked for, then offered.
+        assert retry.is_disabled()
+    finally:
+        admin.clear_faults()
+    spa.page.wait_for_function("b => !b.disabled", arg=retry.element_handle(), timeout=10_000)
+    retry.click()
+    profile = spa.testid("profile")
+    profile.wait_for()
+    assert profile.get_by_text("tomas.ruiz@larkspur.example").first.is_visible()
+    assert spa.testid("error").is_hidden()
+
+
+def test_identity_provider_outage_is_reported_as_retry_later(spa, local_stack):
+    admin = local_stack.admin
+    spa.sign_in("Sam Whitfield")
+    # The report needs Graph permissions beyond the profile's, so starting it always takes an On-Behalf-Of
+    # exchange with Entra ID (a profile read may be served from the API's token cache instead).
+    admin.fault(endpoint="token", status=503, retry_after=5, count=50)
+    try:
+        spa.button("Build report").click()
+        error = spa.testid("error")
+        error.wait_for()
+        text = error.inner_text()
+    finally:
+        admin.clear_faults()
+    spa.screenshot("identity-unavailable")
+    assert "identity_unavailable" in text
+    assert "Sign-in service is unavailable" in text
+    assert error.get_by_role("button", name="Retry").count() == 1
+    assert spa.testid("report").is_hidden()
