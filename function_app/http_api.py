@@ -6,6 +6,8 @@ through `errors.http_handler`, so any failure is a problem+json response with a 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import azure.functions as func
@@ -110,3 +112,18 @@ def get_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
                       "error": jwks.last_error}
     report["graph"] = get_graph_client().probe()
     return _json(report)
+
+
+@lru_cache(maxsize=1)
+def _openapi_document() -> bytes:
+    # Read on first request, not at import: cold start stays free of file I/O the host doesn't need.
+    return (Path(__file__).with_name("openapi.json")).read_bytes()
+
+
+@bp.function_name("get_openapi")
+@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_handler("get_openapi")
+def get_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI description of this API (function_app/openapi.json)."""
+    return func.HttpResponse(_openapi_document(), status_code=200, mimetype="application/json", charset="utf-8",
+                             headers={"Cache-Control": "public, max-age=300"})

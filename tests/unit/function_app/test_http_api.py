@@ -17,7 +17,8 @@ from function_app.auth.validate import TokenValidator
 from function_app.settings import get_settings
 from function_app.token_cache.memory import MemoryPartitionStore
 from tests.unit.function_app.support import (API, AUTHORITY_HOST, SPA, TENANT, FakeIdentityProvider, Reply,
-                                             Transport, b64url, mint, session_with, user_function)
+                                             Transport, b64url, mint, registered_functions, session_with,
+                                             user_function)
 
 PROFILE = {"@odata.context": "ctx", "id": "u1", "displayName": "Ana Souza",
            "userPrincipalName": "ana@larkspur.example"}
@@ -283,3 +284,13 @@ def test_no_token_in_debug_logs(stack, caplog: pytest.LogCaptureFixture) -> None
     assert "unit-test-secret" not in text
     client_info = b64url({"uid": "0b6c7d3e-1111-4a4a-9c9c-0123456789ab", "utid": TENANT})
     assert client_info[:20] not in text
+
+
+def test_openapi_description_is_served_and_lists_every_route() -> None:
+    response = call("openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    document = body(response)
+    routes = {f"/api/{fn.get_trigger().route}" for fn in registered_functions(function_app.app)
+              if fn.get_trigger().type == "httpTrigger"}
+    assert routes <= set(document["paths"]), routes - set(document["paths"])
