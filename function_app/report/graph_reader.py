@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import ApiError, ConsentRequired, IdentityUnavailable, InteractionRequired, RetryableError
+from ..obo import get_obo_client
 from ..settings import Settings, get_settings
 
 TIMEOUT = (3.05, 15.0)
@@ -54,8 +55,6 @@ def _shared_session(settings: Settings) -> requests.Session:
 
 
 def _token(partition_key: str, scopes: Sequence[str]) -> str:
-    from ..obo import get_obo_client  # lazy: building the OBO client reads settings
-
     try:
         return get_obo_client().graph_token_silent(partition_key, list(scopes) or None)
     except InteractionRequired:

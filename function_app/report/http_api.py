@@ -15,7 +15,6 @@ caller, like an unknown id, gets the same 404. Job outcome mapping (what the SPA
 - an orchestration that crashed or was terminated: `runtimeStatus` Failed/Terminated with a generic
   `error` (`report_failed`); the internal message stays in the server log.
 """
-from __future__ import annotations
 
 import asyncio
 import json
@@ -27,7 +26,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from .. import logging_setup
+from ..auth.request import authenticate
 from ..errors import ApiError, InternalError, NotFound, problem_response
+from ..obo import get_obo_client
+from ..settings import get_settings
 from . import model
 from .blueprint import bp
 
@@ -63,18 +65,9 @@ def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | Non
                              headers={"Cache-Control": "no-store", **(headers or {})})
 
 
-def _authenticate(req: func.HttpRequest) -> Any:
-    from ..auth.request import authenticate
-
-    return authenticate(req)
-
-
 def _prepare_job(req: func.HttpRequest) -> model.JobInput:
     """Blocking part of the start: validate the caller and make their partition refreshable."""
-    from ..obo import get_obo_client
-    from ..settings import get_settings
-
-    caller = _authenticate(req)
+    caller = authenticate(req)
     scopes = get_settings().report_graph_scopes
     get_obo_client().ensure_refreshable(caller.principal, caller.assertion, scopes)
     return model.JobInput(tenant_id=caller.principal.tenant_id, object_id=caller.principal.object_id,
@@ -100,7 +93,7 @@ async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestr
 @bp.durable_client_input(client_name="client")
 async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work() -> func.HttpResponse:
-        caller = await asyncio.to_thread(_authenticate, req)
+        caller = await asyncio.to_thread(authenticate, req)
         instance_id = req.route_params.get("id") or ""
         not_found = NotFound("No report job with this id belongs to you.")
         if not _INSTANCE_ID.match(instance_id):
