@@ -17,7 +17,8 @@ ISSUER_KEY: web.AppKey[TokenIssuer] = web.AppKey("issuer", TokenIssuer)
 async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    # No Strict-Transport-Security: HSTS is per host name, and pinning `localhost` to HTTPS would break
+    # every http://localhost app (the SPA on :4280, the Functions host on :7071) in the user's browser.
     return response
 
 

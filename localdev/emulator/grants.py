@@ -2,6 +2,7 @@
 sign-in interactions in progress. All opaque handles are random; records expire on their own."""
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
@@ -13,6 +14,8 @@ SPA_REFRESH_LIFETIME_S = 24 * 3600  # Entra's fixed lifetime for refresh tokens 
 REFRESH_LIFETIME_S = 90 * 24 * 3600
 SESSION_LIFETIME_S = 12 * 3600
 INTERACTION_LIFETIME_S = 900
+PRUNE_AT = 4096
+MAX_RECORDS = 50_000  # per store; the oldest are forgotten beyond this
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Store(Generic[T]):
         self._prefix = prefix
         self._items: dict[str, T] = {}
         self._lock = threading.Lock()
+        self._adds = 0
 
     def add(self, record: T) -> str:
         handle = self._prefix + secrets.token_urlsafe(32)
@@ -95,10 +99,15 @@ class Store(Generic[T]):
             self._items.clear()
 
     def _prune(self) -> None:
-        # Cheap amortised cleanup: only when the map has grown.
-        if len(self._items) < 4096:
+        # Cheap amortised cleanup: a full scan once every PRUNE_AT additions, and only for a big map.
+        self._adds += 1
+        if self._adds % PRUNE_AT or len(self._items) < PRUNE_AT:
             return
         now = time.time()
         # Keep recently expired records for a day so "expired" can be told apart from "unknown".
         for handle in [h for h, r in self._items.items() if getattr(r, "expires_at", now) < now - 86400]:
+            del self._items[handle]
+        # Long load runs must not grow memory without bound: forget the oldest records beyond the cap.
+        excess = len(self._items) - MAX_RECORDS
+        for handle in list(itertools.islice(self._items, max(0, excess))):
             del self._items[handle]

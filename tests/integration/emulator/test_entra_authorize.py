@@ -248,3 +248,35 @@ def test_admin_consent_grants_tenant_wide(fresh_emulator: Emulator) -> None:
     assert done == {"admin_consent": "True", "tenant": fresh_emulator.tenant_id, "state": "s1"}
     granted = fresh_emulator.consent(client_id="api", resource="https://graph.microsoft.com", scopes=[])
     assert "User.Read" in granted["scopes"]
+
+
+def test_form_post_response_mode_posts_the_code(fresh_emulator: Emulator) -> None:
+    browser = Browser(fresh_emulator)
+    _, challenge = pkce_pair()
+    consent = browser.pick(browser.authorize(**spa_params(fresh_emulator, challenge, response_mode="form_post")),
+                           MIRA)
+    page = browser.submit(consent, action="accept").response
+    assert page.status_code == 200
+    assert '<form method="post" action="http://localhost:4280/"' in page.text and 'name="code"' in page.text
+
+
+def test_token_endpoint_answers_cors_preflight(fresh_emulator: Emulator) -> None:
+    response = fresh_emulator.session.options(fresh_emulator.token_endpoint, headers={
+        "Origin": "http://localhost:4280", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:4280"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_no_hsts_that_would_pin_localhost_to_https(fresh_emulator: Emulator) -> None:
+    _, challenge = pkce_pair()
+    step = Browser(fresh_emulator).authorize(**spa_params(fresh_emulator, challenge))
+    assert "Strict-Transport-Security" not in step.response.headers
+
+
+def test_loopback_rule_keeps_the_host_name(fresh_emulator: Emulator) -> None:
+    _, challenge = pkce_pair()
+    step = Browser(fresh_emulator).authorize(**spa_params(fresh_emulator, challenge,
+                                                          redirect_uri="http://127.0.0.1:4280/"))
+    assert step.response.status_code == 400 and "AADSTS50011" in step.response.text
