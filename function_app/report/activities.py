@@ -6,14 +6,13 @@ silently inside the activity and lives only for the call. Results are the envelo
 """
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from .. import logging_setup
 from . import model
 from .blueprint import bp
 from .graph_reader import GraphReader, TerminalGraphError
 
-log = logging.getLogger("function_app.report")
 
 PERSON_FIELDS = ("id", "displayName", "userPrincipalName", "mail", "jobTitle", "department", "officeLocation")
 PROFILE_SELECT = ",".join(PERSON_FIELDS)
@@ -41,7 +40,7 @@ def _reader(payload: dict[str, Any]) -> GraphReader:
 
 
 def _terminal(name: str, error: TerminalGraphError) -> dict[str, Any]:
-    log.info("event=report_activity_failed activity=%s code=%s", name, error.code)
+    logging_setup.log_event("report_activity_failed", activity=name, code=error.code)
     return model.failed(error.code, error.detail)
 
 

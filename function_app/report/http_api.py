@@ -33,8 +33,6 @@ from ..settings import get_settings
 from . import model
 from .blueprint import bp
 
-log = logging.getLogger("function_app.report")
-
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 STATUS_ROUTE_PREFIX = "/api/jobs/"
 
@@ -119,7 +117,7 @@ def job_view(instance_id: str, status: Any) -> dict[str, Any]:
         else:
             view["result"] = output
     elif runtime_status in ("Failed", "Terminated", "Canceled"):
-        log.warning("event=report_job_ended instance_id=%s status=%s", instance_id, runtime_status)
+        logging_setup.log_event("report_job_ended", logging.WARNING, instance_id=instance_id, status=runtime_status)
         view["error"] = model.job_error("report_failed", f"The report job {runtime_status.lower()}.")
     return view
 
