@@ -17,7 +17,7 @@ from .client_auth import ClientAuth, authenticate_client
 from .errors import OAuthError, error_response
 from .faults_http import fault_error
 from .grants import REFRESH_LIFETIME_S, SPA_REFRESH_LIFETIME_S, RefreshGrant
-from .policy import enforce_conditional_access, granted_scopes, target_resource
+from .policy import claims_request_mfa, enforce_conditional_access, granted_scopes, target_resource
 from .redirects import origin_allowed_for_cors
 from .scopes import ScopeRequest, parse_scopes
 from .state import EmulatorState
@@ -126,6 +126,11 @@ class TokenEndpoint:
         self._check_cross_origin(request, grant.spa)
         user = self._user(grant.user_oid)
         scope_request = parse_scopes(self.state.tenant, form.get("scope"))
+        if claims_request_mfa(form.get("claims")) and "mfa" not in grant.amr:
+            # A claims challenge cannot be met silently by a session that never did MFA.
+            raise OAuthError(50076, "Due to a configuration change made by your administrator, or because you "
+                                    "moved to a new location, you must use multi-factor authentication.",
+                             suberror="basic_action", claims=str(form.get("claims")))
         return self.user_tokens(client, user, scope_request, amr=grant.amr, auth_time=grant.auth_time,
                                 spa=grant.spa, nonce=None, form=form, refresh_expires_at=grant.expires_at)
 

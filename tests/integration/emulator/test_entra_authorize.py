@@ -280,3 +280,16 @@ def test_loopback_rule_keeps_the_host_name(fresh_emulator: Emulator) -> None:
     step = Browser(fresh_emulator).authorize(**spa_params(fresh_emulator, challenge,
                                                           redirect_uri="http://127.0.0.1:4280/"))
     assert step.response.status_code == 400 and "AADSTS50011" in step.response.text
+
+
+def test_refresh_with_an_mfa_claims_challenge_needs_interaction(fresh_emulator: Emulator) -> None:
+    result, verifier = sign_in_with_consent(fresh_emulator, Browser(fresh_emulator), LENA)
+    first = redeem(fresh_emulator, result["code"], verifier).json()
+    claims = '{"access_token":{"capolids":{"essential":true,"values":["7d4b1c0e-5a2f-4c39-9e61-3f8a2b6d1c57"]}}}'
+    response = fresh_emulator.session.post(fresh_emulator.token_endpoint, headers={"Origin": "http://localhost:4280"},
+                                           data={"client_id": fresh_emulator.app("spa")["client_id"],
+                                                 "grant_type": "refresh_token", "claims": claims,
+                                                 "refresh_token": first["refresh_token"],
+                                                 "scope": fresh_emulator.api_scope})
+    body = response.json()
+    assert body["error"] == "interaction_required" and body["error_codes"] == [50076]
