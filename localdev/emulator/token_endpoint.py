@@ -6,13 +6,14 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 from typing import Any
 
-import jwt
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from . import jws
 from .client_auth import ClientAuth, authenticate_client
 from .errors import OAuthError, error_response
 from .faults_http import fault_error
@@ -25,6 +26,7 @@ from .tenant import App, Resource
 from .tokens import TokenIssuer, client_info
 
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+LOG = logging.getLogger("localdev.emulator.token")
 
 
 def cors_headers(request: web.Request) -> dict[str, str]:
@@ -65,6 +67,10 @@ class TokenEndpoint:
             body = self._dispatch(str(grant_type), form, request)
         except OAuthError as err:
             return error_response(err, request, self.state.entra_url, cors)
+        except Exception:  # an emulator bug: answer like Entra's own server errors, keep the trace in the log
+            LOG.exception("token request failed (grant_type=%s)", grant_type)
+            return error_response(OAuthError(90033, "An internal error occurred in the emulator.",
+                                             error="server_error", status=500), request, self.state.entra_url, cors)
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **cors}
         return web.Response(text=json.dumps(body), content_type="application/json", headers=headers)
 
@@ -168,24 +174,27 @@ class TokenEndpoint:
         raw_scope = form.get("scope")
         scope_request = parse_scopes(self.state.tenant, raw_scope)
         self._reject_self_by_uri(client.app, target_resource(self.state, scope_request), raw_scope or "")
-        amr = claims.get("amr") if isinstance(claims.get("amr"), list) else []
-        return self.user_tokens(client, user, scope_request, amr=list(amr), auth_time=int(claims.get("iat", 0)),
-                                spa=False, nonce=None, form=form)
+        amr = [a for a in claims.get("amr", []) if isinstance(a, str)] if isinstance(claims.get("amr"), list) else []
+        iat = claims.get("iat")
+        auth_time = int(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else int(time.time())
+        return self.user_tokens(client, user, scope_request, amr=amr, auth_time=auth_time, spa=False, nonce=None,
+                                form=form)
 
     # ------------------------------------------------------------------ helpers
     def _verify_user_assertion(self, assertion: str, client: App) -> dict[str, Any]:
-        header = _jose_header(assertion)
-        if header is None:
+        try:
+            header = jws.split(assertion)[0]
+        except jws.JwsError:
             raise OAuthError(50027, "JWT token is invalid or malformed.")
         key = self.state.keys.find(str(header.get("kid")))
         if key is None:
             raise OAuthError(50013, "Assertion failed signature validation. [Reason - The key was not found., "
                                     f"Thumbprint of key used by client: '{header.get('kid')}']")
         try:
-            claims = jwt.decode(assertion, key.public_key, algorithms=["RS256"],
-                                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
-                                         "verify_iat": False})
-        except jwt.PyJWTError:
+            claims = jws.verify_rs256(assertion, key.public_key)
+        except jws.JwsError as exc:
+            if exc.malformed:
+                raise OAuthError(50027, "JWT token is invalid or malformed.")
             raise OAuthError(50013, "Assertion failed signature validation. [Reason - The provided signature "
                                     "value did not match the expected signature value.]")
         tid = self.state.tenant.tenant_id
@@ -275,16 +284,6 @@ class TokenEndpoint:
         if form.get("client_info") == "1":
             body["client_info"] = client_info(user, self.state.tenant.tenant_id)
         return body
-
-
-def _jose_header(token: str) -> dict[str, Any] | None:
-    """The JOSE header only; the full token is parsed once, by the verifying decode."""
-    segment = token.split(".", 1)[0]
-    try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return header if isinstance(header, dict) and token.count(".") == 2 else None
 
 
 def _iso(epoch: object) -> str:
