@@ -176,7 +176,8 @@ class TokenEndpoint:
         self._reject_self_by_uri(client.app, target_resource(self.state, scope_request), raw_scope or "")
         amr = [a for a in claims.get("amr", []) if isinstance(a, str)] if isinstance(claims.get("amr"), list) else []
         iat = claims.get("iat")
-        auth_time = int(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else int(time.time())
+        now = int(time.time())
+        auth_time = int(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) and 0 < iat <= now else now
         return self.user_tokens(client, user, scope_request, amr=amr, auth_time=auth_time, spa=False, nonce=None,
                                 form=form)
 
@@ -289,4 +290,7 @@ class TokenEndpoint:
 def _iso(epoch: object) -> str:
     if not isinstance(epoch, (int, float)):
         return "unknown"
-    return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(epoch))
+    try:
+        return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(epoch))
+    except (OverflowError, OSError, ValueError):
+        return str(epoch)
