@@ -7,7 +7,13 @@ export function renderDiagnostics(container, data) {
   container.hidden = false;
 }
 
-function valueNode(value) {
+// JWT time claims are seconds since the epoch; show them as times people can read.
+const TIME_CLAIMS = new Set(["exp", "nbf", "iat", "auth_time"]);
+
+function valueNode(value, key = "") {
+  if (TIME_CLAIMS.has(key) && typeof value === "number") {
+    return el("time", { datetime: new Date(value * 1000).toISOString(), text: new Date(value * 1000).toLocaleString() });
+  }
   if (value === null || value === undefined) return el("span", { class: "muted", text: "—" });
   if (typeof value === "boolean") {
     return el("span", { class: value ? "badge ok" : "badge bad", text: value ? "yes" : "no" });
@@ -20,7 +26,7 @@ function valueNode(value) {
   if (typeof value === "object") {
     const list = el("dl", { class: "facts nested" });
     for (const [key, inner] of Object.entries(value)) {
-      list.append(el("div", { class: "fact" }, el("dt", { text: humanise(key) }), el("dd", {}, valueNode(inner))));
+      list.append(el("div", { class: "fact" }, el("dt", { text: humanise(key) }), el("dd", {}, valueNode(inner, key))));
     }
     return list;
   }
@@ -28,7 +34,8 @@ function valueNode(value) {
 }
 
 function humanise(key) {
-  // Claim names (aud, iss, scp, ...) and setting names (API_CLIENT_ID) are shown as they are.
-  if (/^[a-z]{2,4}$/.test(key) || /^[A-Z0-9_]+$/.test(key)) return key;
+  // Claim names (aud, iss, scp), setting names (API_CLIENT_ID) and header names (X-User-Authorization)
+  // are shown exactly as the API and the platform spell them.
+  if (/^[a-z]{2,4}$/.test(key) || /^[A-Z0-9_]+$/.test(key) || /^[A-Za-z0-9]+(-[A-Za-z0-9]+)+$/.test(key)) return key;
   return key.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").replace(/^./, (c) => c.toUpperCase());
 }
