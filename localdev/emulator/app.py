@@ -10,8 +10,6 @@ from .state import EmulatorState
 from .token_endpoint import TokenEndpoint
 from .tokens import TokenIssuer
 
-ISSUER_KEY: web.AppKey[TokenIssuer] = web.AppKey("issuer", TokenIssuer)
-
 
 @web.middleware
 async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
@@ -33,7 +31,6 @@ async def error_page(request: web.Request) -> web.Response:
 def build_entra_app(state: EmulatorState) -> web.Application:
     issuer = TokenIssuer(state)
     app = web.Application(middlewares=[security_headers])
-    app[ISSUER_KEY] = issuer
     discovery = Discovery(state)
     token = TokenEndpoint(state, issuer)
     app.add_routes(AdminApi(state, issuer).routes())
@@ -48,5 +45,5 @@ def build_entra_app(state: EmulatorState) -> web.Application:
         web.options("/{tenant}/oauth2/v2.0/token", token.preflight),
         web.get("/error", error_page),
     ])
-    add_authorize_routes(app, state, issuer, token)
+    add_authorize_routes(app, state)
     return app

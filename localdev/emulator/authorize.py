@@ -23,8 +23,7 @@ from .redirects import match_redirect, uri_matches
 from .scopes import ScopeRequest, parse_scopes
 from .state import EmulatorState
 from .tenant import App, Resource
-from .token_endpoint import TokenEndpoint
-from .tokens import TokenIssuer, client_info
+from .tokens import client_info
 
 SESSION_COOKIE = "ESTSAUTH"
 PROMPTS = {"none", "login", "select_account", "consent", "create"}
@@ -40,9 +39,8 @@ class PageError(Exception):
 
 
 class AuthorizeEndpoint:
-    def __init__(self, state: EmulatorState, issuer: TokenIssuer) -> None:
+    def __init__(self, state: EmulatorState) -> None:
         self.state = state
-        self.issuer = issuer
 
     # ------------------------------------------------------------------ HTTP handlers
     async def authorize(self, request: web.Request) -> web.Response:
@@ -354,9 +352,8 @@ def _same_loopback_origin(registered: str, target: str) -> bool:
     return a.scheme == b.scheme == "http" and a.hostname == b.hostname and a.hostname in ("localhost", "127.0.0.1")
 
 
-def add_authorize_routes(app: web.Application, state: EmulatorState, issuer: TokenIssuer,
-                         token: TokenEndpoint) -> None:
-    endpoint = AuthorizeEndpoint(state, issuer)
+def add_authorize_routes(app: web.Application, state: EmulatorState) -> None:
+    endpoint = AuthorizeEndpoint(state)
     app.add_routes([
         web.get("/{tenant}/oauth2/v2.0/authorize", endpoint.authorize),
         web.post("/{tenant}/oauth2/v2.0/authorize", endpoint.authorize),
