@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from .server import serve
@@ -21,4 +22,7 @@ def main(argv: list[str]) -> int:
         asyncio.run(serve(args.entra_port, args.graph_port, args.state_dir, args.tenant_file))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # typically a port that is already in use
+        print(f"emulators: cannot listen: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
