@@ -43,9 +43,12 @@ def _graph_app(state: EmulatorState) -> web.Application:
 
 
 async def serve(entra_port: int, graph_port: int, state_dir: Path, tenant_file: Path | None,
-                out: TextIO = sys.stdout) -> None:
+                out: TextIO = sys.stdout, token_lifetime_minutes: tuple[int, int] | None = None) -> None:
     certs = ensure_certs(state_dir)
-    state = EmulatorState(load_tenant(tenant_file), state_dir, certs.ca)
+    tenant = load_tenant(tenant_file)
+    if token_lifetime_minutes:
+        tenant.lifetime_minutes = token_lifetime_minutes
+    state = EmulatorState(tenant, state_dir, certs.ca)
     entra_sock, graph_sock = _bind(entra_port), _bind(graph_port)
     state.entra_url = f"https://localhost:{entra_sock.getsockname()[1]}"
     state.graph_url = f"https://localhost:{graph_sock.getsockname()[1]}/v1.0"

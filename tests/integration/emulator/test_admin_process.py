@@ -65,3 +65,16 @@ def test_a_busy_port_fails_fast(tmp_path: Path) -> None:
                                 capture_output=True, timeout=60)
     assert result.returncode != 0 and result.stdout == b""
     assert b"in use" in result.stderr.lower() or b"address" in result.stderr.lower()
+
+
+def test_token_lifetime_is_configurable(tmp_path: Path) -> None:
+    emulator = start_emulator(state_dir=tmp_path, extra_args=["--token-lifetime-minutes", "5:6"])
+    try:
+        daemon = emulator.app("daemon")
+        body = emulator.session.post(emulator.token_endpoint, data={
+            "grant_type": "client_credentials", "client_id": daemon["client_id"],
+            "client_secret": daemon["client_secret"], "scope": "https://graph.microsoft.com/.default"}).json()
+        assert 300 <= body["expires_in"] <= 360 and body["ext_expires_in"] == body["expires_in"]
+    finally:
+        assert emulator.process is not None
+        stop_emulator(emulator.process)
