@@ -293,3 +293,18 @@ def test_refresh_with_an_mfa_claims_challenge_needs_interaction(fresh_emulator: 
                                                  "scope": fresh_emulator.api_scope})
     body = response.json()
     assert body["error"] == "interaction_required" and body["error_codes"] == [50076]
+
+
+def test_combined_consent_lets_the_api_do_obo_for_that_user(fresh_emulator: Emulator) -> None:
+    from tests.integration.emulator.msal_helpers import api_app, user_assertion
+    fresh_emulator.consent(client_id="api", resource="https://graph.microsoft.com", granted=False)
+    app = api_app(fresh_emulator)
+    before = app.acquire_token_on_behalf_of(user_assertion(fresh_emulator, MIRA), ["User.Read"])
+    assert before.get("suberror") == "consent_required"
+    result, verifier = sign_in_with_consent(fresh_emulator, Browser(fresh_emulator), MIRA)
+    api_token = redeem(fresh_emulator, result["code"], verifier).json()["access_token"]
+    after = app.acquire_token_on_behalf_of(api_token, ["User.Read", "GroupMember.Read.All"])
+    assert "access_token" in after, after
+    other = app.acquire_token_on_behalf_of(user_assertion(fresh_emulator, "sam.whitfield@larkspur.example"),
+                                           ["User.Read"])
+    assert other.get("suberror") == "consent_required"  # the grant is Mira's only
