@@ -38,7 +38,8 @@ def test_navigation_fallback_serves_the_app_but_not_for_the_api(local_stack, htt
     api = http.get(local_stack.app_url + "/api/get-profile", timeout=10)
     assert api.status_code == 401
     assert api.headers["Content-Type"].startswith("application/problem+json")
-    assert http.get(local_stack.app_url + "/scripts/vendor.mjs", timeout=10).status_code == 404
+    for private in ("/scripts/vendor.mjs", "/README.md", "/staticwebapp.config.json"):
+        assert http.get(local_stack.app_url + private, timeout=10).status_code == 404, private
 
 
 def test_diagnostics_show_which_header_carried_the_token(spa):
