@@ -52,3 +52,26 @@ def test_diagnostics_show_which_header_carried_the_token(spa):
     assert "X-User-Authorization" in text or "x-user-authorization" in text.lower()
     assert "user_impersonation" in text
     assert "local-api-secret" not in text
+
+
+def test_keyboard_alone_reaches_sign_in(spa, local_stack):
+    spa.open()
+    spa.button("Sign in").wait_for()
+    spa.page.wait_for_function("() => !document.querySelector('#sign-in').disabled")
+    spa.page.keyboard.press("Tab")  # the skip link comes first
+    assert spa.page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    spa.page.keyboard.press("Tab")
+    assert spa.page.evaluate("document.activeElement.textContent.trim()") == "Sign in"
+    spa.page.keyboard.press("Enter")
+    spa.page.wait_for_url(lambda url: url.startswith(local_stack.info.entra_url))
+
+
+def test_small_screens_do_not_scroll_sideways(spa):
+    spa.page.set_viewport_size({"width": 360, "height": 740})
+    spa.sign_in("Priya Natarajan")
+    spa.get_profile().wait_for()
+    spa.screenshot("mobile-profile")
+    assert spa.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for name in ("Sign out", "Get user's profile", "Build report"):
+        box = spa.button(name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, name
