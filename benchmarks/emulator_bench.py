@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import ssl
 import statistics
 import subprocess
@@ -32,16 +33,40 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_s: float | None = None  # CPU the emulator process used during the run
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s * 1000 / self.requests
+
+    @property
+    def capacity_per_core(self) -> float | None:
+        """Requests/s one core could serve: independent of how busy the machine is with other work."""
+        per = self.cpu_ms_per_request
+        return 1000 / per if per else None
 
     def percentile(self, q: float) -> float:
         if not self.latencies_ms:
             return 0.0
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """utime + stime of a process (Linux /proc); None elsewhere."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_emulators(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -56,7 +81,7 @@ def start_emulators(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str,
 
 
 async def drive(name: str, session: aiohttp.ClientSession, make_request: Callable[[], Any], seconds: float,
-                concurrency: int) -> Result:
+                concurrency: int, server_pid: int | None = None) -> Result:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -72,12 +97,17 @@ async def drive(name: str, session: aiohttp.ClientSession, make_request: Callabl
                     errors += 1
             latencies.append((time.perf_counter() - started) * 1000)
 
+    cpu_before = process_cpu_seconds(server_pid)
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(name, len(latencies), errors, time.perf_counter() - began, latencies)
+    elapsed = time.perf_counter() - began
+    cpu_after = process_cpu_seconds(server_pid)
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return Result(name, len(latencies), errors, elapsed, latencies, cpu)
 
 
-async def run(ready: dict[str, Any], seconds: float, concurrency: int) -> list[Result]:
+async def run(ready: dict[str, Any], seconds: float, concurrency: int,
+              server_pid: int | None = None) -> list[Result]:
     context = ssl.create_default_context(cafile=ready["ca_bundle"])
     connector = aiohttp.TCPConnector(ssl=context, limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -110,7 +140,7 @@ async def run(ready: dict[str, Any], seconds: float, concurrency: int) -> list[R
         results = []
         for name, factory in scenarios:
             await drive(name, session, factory, min(1.0, seconds), concurrency)  # warm up connections
-            results.append(await drive(name, session, factory, seconds, concurrency))
+            results.append(await drive(name, session, factory, seconds, concurrency, server_pid))
         await session.post(f"{ready['entra_url']}/_emulator/reset")
         return results
 
@@ -124,20 +154,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     process, ready = start_emulators(args.state_dir)
     try:
-        results = asyncio.run(run(ready, args.seconds, args.concurrency))
+        results = asyncio.run(run(ready, args.seconds, args.concurrency, process.pid))
     finally:
         process.terminate()
         process.wait(timeout=15)
     if args.json:
         print(json.dumps([{"scenario": r.name, "requests": r.requests, "errors": r.errors, "rps": round(r.rps, 1),
                            "p50_ms": round(r.percentile(0.5), 2), "p95_ms": round(r.percentile(0.95), 2),
-                           "mean_ms": round(statistics.fmean(r.latencies_ms), 2) if r.latencies_ms else 0}
-                          for r in results]))
+                           "mean_ms": round(statistics.fmean(r.latencies_ms), 2) if r.latencies_ms else 0,
+                           "server_cpu_ms_per_request": r.cpu_ms_per_request,
+                           "capacity_per_core_rps": r.capacity_per_core} for r in results]))
         return 0
-    print(f"{'scenario':<28} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'scenario':<28} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'cpu ms/req':>10} {'req/s/core':>10}")
     for r in results:
+        cpu = f"{r.cpu_ms_per_request:.2f}" if r.cpu_ms_per_request else "-"
+        capacity = f"{r.capacity_per_core:.0f}" if r.capacity_per_core else "-"
         print(f"{r.name:<28} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} {r.percentile(0.5):>8.2f} "
-              f"{r.percentile(0.95):>8.2f}")
+              f"{r.percentile(0.95):>8.2f} {cpu:>10} {capacity:>10}")
+    print("req/s: measured on this machine as it is now; req/s/core: what the emulator's CPU use per request "
+          "allows on one otherwise idle core.")
     return 0
 
 
