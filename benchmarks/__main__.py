@@ -40,6 +40,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--graph-latency-ms", type=int, default=60)
     parser.add_argument("--cache", choices=("redis", "memory"), default="redis",
                         help="the product's TOKEN_CACHE (default redis, the multi-instance configuration)")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="host processes per app, sharing the load (and, for ours, the Redis cache)")
     parser.add_argument("--no-auth", action="store_true", help="turn App Service authentication emulation off")
     parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/latest.json)")
     parser.add_argument("--only", choices=("baseline", "ours"),
@@ -78,17 +80,26 @@ def start_host(name: str, app_root: Path, env: dict[str, str], work: Path, auth:
     return start_json_child(name, args, env, work)
 
 
-def measure_app(admin: EmulatorAdmin, url: str, users: list[tuple[str, str]], args: argparse.Namespace,
-                processes: dict[str, Child]) -> Measured:
+def _cpu(groups: dict[str, list[Child]]) -> dict[str, float | None]:
+    seconds: dict[str, float | None] = {}
+    for name, children in groups.items():
+        values = [child.cpu_seconds() for child in children]
+        seconds[name] = None if None in values else sum(v for v in values if v is not None)
+    seconds["load generator"] = time.process_time()
+    return seconds
+
+
+def measure_app(admin: EmulatorAdmin, hosts: list[Child], emulator: Child, users: list[tuple[str, str]],
+                args: argparse.Namespace) -> Measured:
+    urls = [host.info["url"] + "/api/get-profile" for host in hosts]
+    groups = {"hosts": hosts, "emulators": [emulator]}
     before = admin.metrics()
-    cpu_before: dict[str, float | None] = {name: child.cpu_seconds() for name, child in processes.items()}
-    cpu_before["load generator"] = time.process_time()
-    load = asyncio.run(run_load(url, users, args.requests, args.concurrency))
-    cpu_after: dict[str, float | None] = {name: child.cpu_seconds() for name, child in processes.items()}
-    cpu_after["load generator"] = time.process_time()
+    cpu_before = _cpu(groups)
+    load = asyncio.run(run_load(urls, users, args.requests, args.concurrency))
+    cpu_after = _cpu(groups)
     after = admin.metrics()
     # CPU per request does not depend on what else runs on the machine, unlike latency under contention.
-    cpu = {name: (cpu_after[name] - cpu_before[name]) * 1000.0 / args.requests
+    cpu = {name: (cpu_after[name] - cpu_before[name]) * 1000.0 / args.requests  # type: ignore[operator]
            for name in cpu_before if cpu_before[name] is not None and cpu_after[name] is not None}
     return Measured(load, count_requests(before, after), cpu)
 
@@ -121,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
             redis_url = redis_server.url
         app_env = app_environment(env, emulator.info, config, cache=args.cache, redis_url=redis_url, auth=auth)
         print("starting the two Functions hosts ...", file=sys.stderr)
-        ours_host = start_host("host-ours", ROOT, app_env, work, auth)
-        children.append(ours_host)
-        baseline_host = start_host("host-baseline", BASELINE_APP, app_env, work, auth)
-        children.append(baseline_host)
+        ours_hosts = [start_host(f"host-ours-{n}", ROOT, app_env, work, auth) for n in range(args.instances)]
+        children += ours_hosts
+        baseline_hosts = [start_host(f"host-baseline-{n}", BASELINE_APP, app_env, work, auth)
+                          for n in range(args.instances)]
+        children += baseline_hosts
 
         apps = {app["name"]: app for app in config["apps"]}
         people = config["users"][: args.users]
@@ -139,28 +151,26 @@ def run(args: argparse.Namespace) -> int:
 
         # The floor: the same load sent straight to the Graph emulator, with Graph tokens minted up front.
         print(f"Graph floor: {args.requests} direct Graph requests ...", file=sys.stderr)
-        floor = asyncio.run(run_load(emulator.info["graph_url"].rstrip("/") + "/me", graph_tokens, args.requests,
+        floor = asyncio.run(run_load([emulator.info["graph_url"].rstrip("/") + "/me"], graph_tokens, args.requests,
                                      args.concurrency, ssl.create_default_context(cafile=emulator.info["ca_bundle"])))
         if args.only:
-            host = ours_host if args.only == "ours" else baseline_host
-            print(f"{args.only}: {args.requests} requests (host pid {host.pid}) ...", file=sys.stderr)
-            measured = measure_app(admin, host.info["url"] + "/api/get-profile", users, args,
-                                   {"host": host, "emulators": emulator})
+            hosts = ours_hosts if args.only == "ours" else baseline_hosts
+            print(f"{args.only}: {args.requests} requests (host pids {[h.pid for h in hosts]}) ...", file=sys.stderr)
+            measured = measure_app(admin, hosts, emulator, users, args)
             print(json.dumps({**measured.summary(), "graph_floor_p50_ms": round(percentile(floor.latencies_ms, 50), 2),"cpu_ms_per_request": measured.cpu_ms_per_request,
                               "failures": measured.load.failures}, indent=2))
             ok = measured.load.ok == args.requests
             return 0 if ok else 1
         print(f"baseline: {args.requests} requests ...", file=sys.stderr)
-        baseline = measure_app(admin, baseline_host.info["url"] + "/api/get-profile", users, args,
-                               {"host": baseline_host, "emulators": emulator})
+        baseline = measure_app(admin, baseline_hosts, emulator, users, args)
         print(f"ours: {args.requests} requests ...", file=sys.stderr)
-        ours = measure_app(admin, ours_host.info["url"] + "/api/get-profile", users, args,
-                           {"host": ours_host, "emulators": emulator})
+        ours = measure_app(admin, ours_hosts, emulator, users, args)
 
         bench_config = BenchConfig(args.users, args.requests, args.concurrency, args.token_latency_ms,
                                    args.graph_latency_ms)
         notes = [
-            f"App Service authentication emulation: {'on' if auth else 'off'}; product token cache: {args.cache}",
+            f"App Service authentication emulation: {'on' if auth else 'off'}; product token cache: {args.cache}; "
+            f"{args.instances} host process(es) per app",
         ]
         for name, measured in (("baseline", baseline), ("ours", ours)):
             if measured.load.failures:

@@ -52,21 +52,36 @@ class ColdStart:
     network_calls_at_import: int
     network_call_detail: list[list[str]]
     third_party_loaded: list[str]
+    app_modules_self_ms: float  # the app's own modules, excluding what they import (-X importtime)
 
     @property
     def app_overhead_ms(self) -> float:
         return self.import_ms - self.deps_import_ms
 
 
-def _probe(modules: list[str], env: dict[str, str]) -> dict:
-    completed = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(modules)], cwd=ROOT, env=env,
+def _probe(modules: list[str], env: dict[str, str], *flags: str) -> dict:
+    completed = subprocess.run([sys.executable, *flags, "-c", _PROBE, json.dumps(modules)], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
     if completed.returncode != 0:
         raise RuntimeError(f"importing {modules} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["stderr"] = completed.stderr
+    return result
 
 
-def measure(env: dict[str, str], runs: int = 7) -> ColdStart:
+def _app_self_ms(importtime_log: str) -> float:
+    """Sum of the self times `-X importtime` reports for `main` and `function_app.*` modules."""
+    total_us = 0
+    for line in importtime_log.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        self_us, _, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        if self_us.isdigit() and (name == "main" or name.split(".")[0] == "function_app"):
+            total_us += int(self_us)
+    return total_us / 1000.0
+
+
+def measure(env: dict[str, str], runs: int = 15) -> ColdStart:
     env = dict(env)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # timed runs load compiled bytecode, as a deployed app does
     _probe(["main"], env)  # compile bytecode once so every timed run starts equally warm on disk
@@ -75,10 +90,12 @@ def measure(env: dict[str, str], runs: int = 7) -> ColdStart:
         app_runs.append(_probe(["main"], env))
         dep_runs.append(_probe(list(DEPENDENCIES), env))
     calls = max((r["calls"] for r in app_runs), key=len)
+    self_ms = min(_app_self_ms(_probe(["main"], env, "-X", "importtime")["stderr"]) for _ in range(3))
     return ColdStart(
         import_ms=min(r["ms"] for r in app_runs),
         deps_import_ms=min(r["ms"] for r in dep_runs),
         network_calls_at_import=len(calls),
         network_call_detail=calls,
         third_party_loaded=app_runs[-1]["third_party"],
+        app_modules_self_ms=self_ms,
     )

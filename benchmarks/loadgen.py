@@ -42,11 +42,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-async def run_load(url: str, users: list[tuple[str, str]], requests: int, concurrency: int,
+async def run_load(urls: list[str], users: list[tuple[str, str]], requests: int, concurrency: int,
                    ssl_context: ssl.SSLContext | None = None) -> LoadResult:
-    """`users` holds (API token, text the user's own profile must contain): a reply that carries another
+    """Request i goes to urls[i mod len(urls)] (instances of one app) for users[i mod len(users)].
+
+    `users` holds (API token, text the user's own profile must contain): a reply that carries another
     user's profile would mean the token cache mixed partitions, so it counts as a failure (status -1)."""
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False, ttl_dns_cache=300,
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, force_close=False, ttl_dns_cache=300,
                                      ssl=ssl_context if ssl_context is not None else True)
     timeout = aiohttp.ClientTimeout(total=60)
     latencies: list[float] = []
@@ -64,7 +66,7 @@ async def run_load(url: str, users: list[tuple[str, str]], requests: int, concur
                 headers = {"Authorization": f"Bearer {token}", "X-User-Authorization": f"Bearer {token}"}
                 started = time.perf_counter()
                 try:
-                    async with session.get(url, headers=headers) as response:
+                    async with session.get(urls[index % len(urls)], headers=headers) as response:
                         body = await response.read()
                         status = response.status
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:

@@ -98,7 +98,8 @@ def format_table(config: BenchConfig, baseline: Measured, ours: Measured, cold: 
         f"p95 {percentile(floor.latencies_ms, 95):.2f} ms; ours p50 is "
         f"{o['p50_ms'] - percentile(floor.latencies_ms, 50):+.1f} ms over it",
         f"cold start: import main {cold.import_ms:.1f} ms, dependencies alone {cold.deps_import_ms:.1f} ms "
-        f"(app adds {cold.app_overhead_ms:+.1f} ms); network calls while importing: {cold.network_calls_at_import}",
+        f"(app adds {cold.app_overhead_ms:+.1f} ms; the app's own modules take {cold.app_modules_self_ms:.1f} ms "
+        f"by -X importtime); network calls while importing: {cold.network_calls_at_import}",
     ]
     if cold.network_call_detail:
         lines.append(f"  network calls: {cold.network_call_detail[:5]}")
