@@ -26,6 +26,8 @@ from .loadgen import percentile, run_load
 from .processes import ROOT, Child, StartError, base_env, start_json_child
 from .report import BenchConfig, Measured, format_table, results_document, write_results
 from .tenant import write_tenant_file
+# One redis-server launcher for tests and benchmark: free port, no persistence, stopped by pid.
+from tests.fixtures.redis_server import RedisServerError, start_redis_server
 
 BASELINE_APP = Path(__file__).resolve().parent / "baseline_app"
 AUTH_SETTINGS = ROOT / "infra" / "auth" / "authsettings.json"
@@ -126,8 +128,6 @@ def run(args: argparse.Namespace) -> int:
 
         redis_url = None
         if args.cache == "redis":
-            from tests.fixtures.redis_server import start_redis_server
-
             redis_server = start_redis_server()
             redis_url = redis_server.url
         app_env = app_environment(env, emulator.info, config, cache=args.cache, redis_url=redis_url, auth=auth)
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         ok = baseline.load.ok == args.requests and ours.load.ok == args.requests
         return 0 if ok else 1
-    except StartError as exc:
+    except (StartError, RedisServerError) as exc:
         print(f"benchmark: {exc}", file=sys.stderr)
         return 1
     finally:

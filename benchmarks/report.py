@@ -103,8 +103,25 @@ def format_table(config: BenchConfig, baseline: Measured, ours: Measured, cold: 
     ]
     if cold.network_call_detail:
         lines.append(f"  network calls: {cold.network_call_detail[:5]}")
+    lines += ["", "targets:"]
+    lines += [f"  [{'met' if met else 'MISSED'}] {text}" for met, text in targets(config, baseline, ours, cold, floor)]
     lines += notes
     return "\n".join(lines)
+
+
+def targets(config: BenchConfig, baseline: Measured, ours: Measured, cold: ColdStart,
+            floor: LoadResult) -> list[tuple[bool, str]]:
+    b, o = baseline.summary(), ours.summary()
+    floor_p50 = percentile(floor.latencies_ms, 50)
+    return [
+        (o["p50_ms"] <= 0.40 * b["p50_ms"], f"ours p50 <= 0.40 x baseline p50 ({o['p50_ms']:.1f} vs {b['p50_ms']:.1f} ms)"),
+        (o["p50_ms"] <= floor_p50 + 5, f"ours p50 within 5 ms of the measured Graph floor ({floor_p50:.1f} ms)"),
+        (o["p50_ms"] <= config.graph_latency_ms + 5,
+         f"ours p50 within 5 ms of the injected Graph latency ({config.graph_latency_ms} ms)"),
+        (o["token_requests"] <= config.users, f"token requests <= one per user ({o['token_requests']} for {config.users})"),
+        (cold.app_modules_self_ms <= 50, f"the app's own import <= 50 ms ({cold.app_modules_self_ms:.1f} ms)"),
+        (cold.network_calls_at_import == 0, "no network call while importing main"),
+    ]
 
 
 def _fmt(value: float | int) -> str:
