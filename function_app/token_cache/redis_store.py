@@ -5,8 +5,9 @@ Layers
 - L1: an in-process LRU with a short TTL (`l1.LruTtlCache`), so the hot path costs no network round trip.
 - L2: Redis, shared by all instances. Values are AES-GCM envelopes (`crypto.KeyRing`): Redis never holds a
   token in the clear, and an envelope only opens under the partition key it was written for.
-- Redis key names are `<prefix>p:<sha256(partition key)[:32]>`: fixed length, no token material and no
-  directory object ids for someone browsing the cache.
+- Redis key names are `<prefix>p:{<sha256(partition key)[:32]>}`: fixed length, no token material and no
+  directory object ids for someone browsing the cache (the braces keep a partition and its lock in one
+  Redis Cluster slot).
 
 Expiry policy (refresh tokens)
 ------------------------------
@@ -157,11 +158,12 @@ class RedisPartitionStore:
 
     # -- extras for diagnostics, tests and the benchmark ------------------------------------------------
 
+    # The digest is a hash tag ({...}): a partition and its lock map to the same Redis Cluster slot.
     def redis_key(self, partition_key: str) -> str:
-        return f"{self._prefix}p:{_digest(partition_key)}"
+        return f"{self._prefix}p:{{{_digest(partition_key)}}}"
 
     def lock_key(self, partition_key: str) -> str:
-        return f"{self._prefix}lock:{_digest(partition_key)}"
+        return f"{self._prefix}lock:{{{_digest(partition_key)}}}"
 
     @property
     def backend_available(self) -> bool:

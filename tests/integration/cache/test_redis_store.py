@@ -280,3 +280,11 @@ def test_unreachable_redis_at_startup_never_raises(caplog: pytest.LogCaptureFixt
             pass
         assert store.ping() is False
     assert "serving from the in-process cache" in caplog.text
+
+
+def test_partition_and_its_lock_share_a_cluster_slot() -> None:
+    from redis.crc import key_slot
+
+    store = make_store("redis://127.0.0.1:1/0")
+    assert key_slot(store.redis_key(ALICE).encode()) == key_slot(store.lock_key(ALICE).encode())
+    assert store.redis_key(ALICE) != store.redis_key(BOB)
