@@ -139,11 +139,11 @@ class AuthorizeEndpoint:
         registered = [uri for app in self.state.tenant.apps for uri in app.spa_redirect_uris + app.web_redirect_uris]
         if target and any(uri_matches(uri, target) or _same_loopback_origin(uri, target) for uri in registered):
             extra = {"state": request.query["state"]} if request.query.get("state") else {}
-            response: web.StreamResponse = web.HTTPFound(_with_query(target, extra))
+            response = web.Response(status=302, headers={"Location": _with_query(target, extra)})
         else:
             response = web.Response(text=signed_out_page(), content_type="text/html")
-        response.del_cookie(SESSION_COOKIE, path="/")
-        return response  # type: ignore[return-value]
+        response.del_cookie(SESSION_COOKIE, path="/", secure=True, samesite="None")
+        return response
 
     async def admin_consent(self, request: web.Request) -> web.Response:
         params = dict(request.query)
