@@ -217,13 +217,26 @@ class AdminApi:
         unknown = [s for s in scopes if s not in resource.scopes]
         if unknown:
             raise AdminError(f"{', '.join(unknown)} not defined on {resource.identifier_uri}")
+        roles = _scope_list(body.get("roles"))
+        unknown = [r for r in roles if r not in resource.app_roles]
+        if unknown:
+            raise AdminError(f"application permission(s) {', '.join(unknown)} not defined on "
+                             f"{resource.identifier_uri}")
+        if roles and user_oid:
+            raise AdminError("application permissions (roles) are granted tenant-wide, not per user")
         granted = body.get("granted", True)
+        consent = self.state.consent
         if granted:
-            self.state.consent.grant(client.client_id, resource.app_id, scopes, user_oid)
+            consent.grant(client.client_id, resource.app_id, scopes, user_oid)
+            consent.grant_roles(client.client_id, resource.app_id, roles)
         else:
-            self.state.consent.revoke(client.client_id, resource.app_id, scopes or None, user_oid)
+            if scopes or not roles:
+                consent.revoke(client.client_id, resource.app_id, scopes or None, user_oid)
+            if roles or (not scopes and not user_oid):
+                consent.revoke_roles(client.client_id, resource.app_id, roles or None)
         return _json({"client_id": client.client_id, "resource": resource.app_id, "user": user_oid,
-                      "scopes": sorted(self.state.consent.scopes(client.client_id, resource.app_id, user_oid))})
+                      "scopes": sorted(consent.scopes(client.client_id, resource.app_id, user_oid)),
+                      "roles": sorted(consent.roles(client.client_id, resource.app_id))})
 
     # ------------------------------------------------------------------ keys, faults, metrics, reset
     async def rotate(self, request: web.Request) -> web.Response:

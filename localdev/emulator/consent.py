@@ -49,14 +49,17 @@ class ConsentStore:
                         slot[principal].clear()
                     else:
                         slot[principal].difference_update(scopes)
-            if not user_oid:
-                roles = self._roles.get((client_id.lower(), resource_app_id.lower()))
-                if roles is not None:
-                    roles.clear() if scopes is None else roles.difference_update(scopes)
 
     def grant_roles(self, client_id: str, resource_app_id: str, roles: list[str]) -> None:
         with self._lock:
             self._roles[(client_id.lower(), resource_app_id.lower())].update(roles)
+
+    def revoke_roles(self, client_id: str, resource_app_id: str, roles: list[str] | None) -> None:
+        """Remove application permissions (all if None)."""
+        with self._lock:
+            granted = self._roles.get((client_id.lower(), resource_app_id.lower()))
+            if granted is not None:
+                granted.clear() if roles is None else granted.difference_update(roles)
 
     def scopes(self, client_id: str, resource_app_id: str, user_oid: str | None) -> set[str]:
         with self._lock:

@@ -162,3 +162,18 @@ def test_admin_api_accepts_loopback_callers_only() -> None:
     from localdev.emulator.admin import _is_loopback
     assert _is_loopback("127.0.0.1") and _is_loopback("::1")
     assert not _is_loopback("10.0.0.5") and not _is_loopback(None)
+
+
+def test_application_permissions_can_be_revoked_and_granted(fresh_emulator: Emulator) -> None:
+    daemon = fresh_emulator.app("daemon")["client_id"]
+    revoked = fresh_emulator.consent(client_id=daemon, resource=GRAPH, roles=["User.Read.All"], granted=False)
+    assert revoked["roles"] == []
+    token = daemon_app(fresh_emulator).acquire_token_for_client([f"{GRAPH}/.default"])["access_token"]
+    assert "roles" not in jwt.decode(token, options={"verify_signature": False})
+    granted = fresh_emulator.consent(client_id=daemon, resource=GRAPH, roles=["Directory.Read.All"])
+    assert granted["roles"] == ["Directory.Read.All"]
+    fresh_token = daemon_app(fresh_emulator).acquire_token_for_client([f"{GRAPH}/.default"])["access_token"]
+    assert jwt.decode(fresh_token, options={"verify_signature": False})["roles"] == ["Directory.Read.All"]
+    bad = fresh_emulator.admin_response("POST", "/_emulator/consent", {"client_id": daemon, "resource": GRAPH,
+                                                                       "roles": ["Not.A.Role"]})
+    assert bad.status_code == 400
