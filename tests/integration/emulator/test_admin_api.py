@@ -177,3 +177,16 @@ def test_application_permissions_can_be_revoked_and_granted(fresh_emulator: Emul
     bad = fresh_emulator.admin_response("POST", "/_emulator/consent", {"client_id": daemon, "resource": GRAPH,
                                                                        "roles": ["Not.A.Role"]})
     assert bad.status_code == 400
+
+
+def test_authorize_fault_redirects_the_error_to_the_app(fresh_emulator: Emulator) -> None:
+    from tests.integration.emulator.authorize_client import Browser, pkce_pair, spa_params
+    fresh_emulator.fault(endpoint="authorize", aadsts=50079)
+    _, challenge = pkce_pair()
+    browser = Browser(fresh_emulator)
+    step = browser.authorize(**spa_params(fresh_emulator, challenge))
+    assert step.response.status_code == 302
+    assert step.redirect_params["error"] == "interaction_required"
+    assert step.redirect_params["error_description"].startswith("AADSTS50079:")
+    assert browser.authorize(**spa_params(fresh_emulator, challenge)).heading == "Pick an account"  # used up
+    assert fresh_emulator.metrics()["authorize"] == 2
