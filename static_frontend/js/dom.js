@@ -1,5 +1,14 @@
 // Tiny DOM helpers. Text is always set with textContent: API data never becomes markup.
 
+/** Appends children, skipping null/undefined/false (Node.append would insert the text "null"). */
+export function append(node, ...children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
@@ -9,11 +18,7 @@ export function el(tag, attributes = {}, ...children) {
     else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
+  return append(node, children);
 }
 
 export function clear(node) {

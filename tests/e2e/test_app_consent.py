@@ -54,3 +54,25 @@ def test_missing_admin_consent_shows_the_admin_consent_link(spa, local_stack):
     finally:
         admin.consent("api", GRAPH, scopes, granted=True)
         admin.consent("api", GRAPH, scopes, granted=True, user=user)
+
+
+def test_declining_consent_explains_and_offers_to_sign_in_again(spa, local_stack):
+    admin = local_stack.admin
+    user = "tomas.ruiz@larkspur.example"
+    admin.consent("spa", "api", ["user_impersonation"], granted=False, user=user)
+    try:
+        spa.open()
+        spa.click_sign_in()
+        spa.choose_user("Tomás Ruiz")
+        spa.button("Cancel").click()
+        spa.page.wait_for_url(lambda url: url.startswith(local_stack.app_url))
+        error = spa.testid("error")
+        error.wait_for()
+        spa.screenshot("consent-declined")
+        text = error.inner_text()
+        assert "Consent was declined" in text
+        assert "null" not in text and "undefined" not in text
+        assert error.get_by_role("button", name="Sign in again").is_visible()
+        assert spa.button("Sign out").count() == 0 or spa.button("Sign out").is_hidden()
+    finally:
+        admin.consent("spa", "api", ["user_impersonation"], granted=True, user=user)

@@ -17,6 +17,7 @@ def test_build_report_shows_progress_then_manager_chain_reports_and_groups(spa):
     report.wait_for(timeout=60_000)
     spa.screenshot("report")
     text = report.inner_text()
+    assert "null" not in text and "undefined" not in text
     # Priya reports to Daniel Reyes, who reports to Mira Okafor (the seeded tenant).
     chain = report.get_by_role("heading", name="Manager chain")
     assert chain.is_visible()

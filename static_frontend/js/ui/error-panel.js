@@ -1,5 +1,5 @@
 // The error panel (role="alert"): what happened, what to do, and the button or link that does it.
-import { clear, el } from "../dom.js";
+import { append, clear, el } from "../dom.js";
 import { formatSeconds } from "../problems.js";
 
 /**
@@ -24,7 +24,7 @@ export function showError(panel, description, handlers) {
       actions.append(retryButton(panel, action.after, handlers.retry));
     }
   }
-  panel.append(
+  append(panel,
     el("h2", { class: "error-title", text: description.title }),
     el("p", { text: description.message }),
     description.detail ? el("p", { class: "detail", text: description.detail }) : null,

@@ -1,6 +1,6 @@
 // Renders the profile report job: its progress and its result (manager chain, direct reports, groups).
 // The result is read defensively: missing parts render as "none" rather than breaking the page.
-import { clear, el } from "../dom.js";
+import { append, clear, el } from "../dom.js";
 
 /** Percentage 0-100 from the forms a progress value can take, or null when unknown. */
 export function progressPercent(progress) {
@@ -52,7 +52,7 @@ export function renderReport(container, result) {
   if (typeof groupCount !== "number") groupCount = groups.length;
   const generatedAt = pick(data, ["generatedAt", "generated_at", "completedAt"]);
 
-  clear(container).append(
+  append(clear(container),
     el("h3", { text: "Report" }),
     generatedAt ? el("p", { class: "muted", text: `Generated ${formatDate(generatedAt)}` }) : null,
     section("Manager chain", managers, "No manager on record.", "ol"),
