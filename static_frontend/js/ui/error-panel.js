@@ -9,7 +9,8 @@ import { formatSeconds } from "../problems.js";
 export function showError(panel, description, handlers) {
   stopCountdown(panel);
   clear(panel);
-  const actions = el("div", { class: "actions" });
+  // aria-live off: the Retry countdown must not make screen readers re-announce the alert every second.
+  const actions = el("div", { class: "actions", "aria-live": "off" });
   for (const action of description.actions) {
     if (action.kind === "consent") {
       actions.append(
