@@ -109,13 +109,13 @@ class RedisPartitionStore:
         self._prefix = key_prefix
         self._log = RateLimitedLogger(logger, warn_interval_seconds)
         # from_url does no I/O: connections open on the first command, never at construction or import.
-        # One retry (no backoff) re-dials a pooled connection that a Redis restart left dead; more retries
-        # would only multiply the timeout while Redis is really down.
+        # One retry (no backoff) on a connection error re-dials a pooled connection that a Redis restart left
+        # dead. Timeouts are not retried: a hung Redis would only cost the timeout twice.
         self._redis = redis.Redis.from_url(
             url,
             socket_timeout=socket_timeout,
             socket_connect_timeout=connect_timeout,
-            retry=Retry(NoBackoff(), 1),
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             health_check_interval=30,
         )
         self._release = self._redis.register_script(_RELEASE_LOCK_LUA)

@@ -288,3 +288,31 @@ def test_partition_and_its_lock_share_a_cluster_slot() -> None:
     store = make_store("redis://127.0.0.1:1/0")
     assert key_slot(store.redis_key(ALICE).encode()) == key_slot(store.lock_key(ALICE).encode())
     assert store.redis_key(ALICE) != store.redis_key(BOB)
+
+
+def test_unresponsive_redis_costs_a_bounded_time_then_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """A Redis that accepts connections but never answers (a hung server, a black-holed network path)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes handshakes; nobody ever reads or answers
+        store = make_store(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        store.save(ALICE, "cached", 600)
+
+        with caplog.at_level(logging.WARNING):
+            started = time.monotonic()
+            for _ in range(3):  # the breaker's threshold: each of these waits for a socket timeout
+                assert store.load(BOB) is None
+            first = time.monotonic() - started
+            started = time.monotonic()
+            for _ in range(100):
+                assert store.load(BOB) is None
+                assert store.load(ALICE) == "cached"
+                with store.exchange_lock(BOB):
+                    pass
+            after = time.monotonic() - started
+    assert first < 2.0, f"three calls against a hung Redis took {first:.2f} s"
+    assert after < 0.5, f"300 calls with the breaker open took {after:.2f} s"
+    assert "TimeoutError" in caplog.text
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
