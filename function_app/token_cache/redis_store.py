@@ -119,6 +119,7 @@ class RedisPartitionStore:
             health_check_interval=30,
         )
         self._release = self._redis.register_script(_RELEASE_LOCK_LUA)
+        # Counters for diagnostics and the benchmark; unlocked, so approximate under heavy concurrency.
         self._stats = {"l1_hits": 0, "l2_hits": 0, "misses": 0, "unreadable": 0, "backend_failures": 0}
 
     # -- PartitionStore --------------------------------------------------------------------------------
