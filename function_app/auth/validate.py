@@ -92,6 +92,12 @@ class TokenValidator:
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The token's header has no key id.")
 
+        # PyJWT coerces a string (or boolean) `exp`/`nbf` with int(); RFC 7519 makes NumericDate a JSON number.
+        for name in ("exp", "nbf", "iat"):
+            value = unverified.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidToken(f"The token's '{name}' claim is not a NumericDate.")
+
         key = self._jwks.get_key(kid)
         try:
             claims = jwt.decode(

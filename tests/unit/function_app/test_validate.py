@@ -107,6 +107,16 @@ def test_not_yet_valid_token() -> None:
         make_validator().validate(mint(nbf=now + 600), "Authorization")
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("kind", ["string", "bool"])
+def test_time_claims_must_be_numbers(claim: str, kind: str) -> None:
+    value = int(time.time()) + (3600 if claim == "exp" else -60)
+    wrong = str(value) if kind == "string" else True
+    with pytest.raises(InvalidToken) as caught:
+        make_validator().validate(mint(**{claim: wrong}), "Authorization")
+    assert caught.value.status == 401 and caught.value.code == "invalid_token"
+
+
 @pytest.mark.parametrize("scp", ["User.Read", "user_impersonation_extra", "user_imp", "openid profile", ""])
 def test_scope_must_match_exactly(scp: str) -> None:
     with pytest.raises(InsufficientScope) as caught:
