@@ -48,6 +48,11 @@ const BY_CODE = {
     message: "Microsoft Graph did not answer. Try again later.",
     actions: ["retry"],
   },
+  graph_forbidden: {
+    title: "Microsoft Graph refused access",
+    message: "This app or your account lacks the permission to read that information. An administrator can check the app's Microsoft Graph permissions.",
+    actions: ["retry"],
+  },
   identity_unavailable: {
     title: "Sign-in service is unavailable",
     message: "Microsoft Entra ID did not answer. Try again later.",

@@ -49,3 +49,22 @@ def test_identity_provider_outage_is_reported_as_retry_later(spa, local_stack):
     assert "Sign-in service is unavailable" in text
     assert error.get_by_role("button", name="Retry").count() == 1
     assert spa.testid("report").is_hidden()
+
+
+def test_failed_report_job_shows_why(spa, local_stack):
+    admin = local_stack.admin
+    spa.sign_in("Mira Okafor")
+    admin.fault(endpoint="graph", path="/directReports", status=403, count=20)
+    try:
+        spa.button("Build report").click()
+        error = spa.testid("error")
+        error.wait_for(timeout=60_000)
+        text = error.inner_text()
+    finally:
+        admin.clear_faults()
+    spa.screenshot("report-failed")
+    assert "graph_forbidden" in text
+    assert "Microsoft Graph refused access" in text
+    assert spa.testid("report").is_hidden()
+    # The job's last state stays visible next to the explanation.
+    assert "Failed" in spa.page.locator("#job-status").inner_text()

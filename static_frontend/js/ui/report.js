@@ -35,7 +35,8 @@ export function setProgress(bar, label, status, progress) {
     bar.max = 100;
     bar.value = percent;
   }
-  const stage = progressLabel(progress);
+  let stage = progressLabel(progress);
+  if (stage && status && stage.toLowerCase() === status.toLowerCase()) stage = "";
   label.textContent = [status, percent === null ? "" : `${Math.round(percent)}%`, stage].filter(Boolean).join(" · ");
 }
 
