@@ -78,7 +78,7 @@ def run(max_examples: int = 100) -> dict[str, Any]:
 
             try:
                 check()
-            except Exception as error:  # noqa: BLE001 - reported per operation
+            except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001 - reported per operation
                 failure = "".join(traceback.format_exception_only(type(error), error)).strip()[:2000]
             report["operations"][operation.label] = {**counts, "failure": failure}
             report["cases"] += counts["cases"]
