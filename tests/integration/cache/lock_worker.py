@@ -23,12 +23,10 @@ def main(url: str, keys_b64: str, partition: str, threads: int, delay: float) ->
     keys = [(kid, base64.b64decode(secret)) for kid, secret in (item.split(":", 1) for item in keys_b64.split(","))]
     store = RedisPartitionStore(url, keys)
     counter = redis.Redis.from_url(url)
-    ready = threading.Barrier(threads)
+    go = threading.Event()
 
     def one_request() -> str:
-        ready.wait()
-        while not counter.exists("test:go"):
-            time.sleep(0.001)
+        go.wait()
         if store.load(partition) is not None:
             return "cached"
         with store.exchange_lock(partition):
@@ -40,7 +38,12 @@ def main(url: str, keys_b64: str, partition: str, threads: int, delay: float) ->
             return "exchanged"
 
     with ThreadPoolExecutor(threads) as pool:
-        outcomes = list(pool.map(lambda _: one_request(), range(threads)))
+        futures = [pool.submit(one_request) for _ in range(threads)]
+        # Both processes release their threads together, when the test sets the start key.
+        while not counter.exists("test:go"):
+            time.sleep(0.005)
+        go.set()
+        outcomes = [future.result() for future in futures]
     print(json.dumps({kind: outcomes.count(kind) for kind in ("cached", "after-wait", "exchanged")}), flush=True)
 
 
