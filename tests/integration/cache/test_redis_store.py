@@ -316,3 +316,18 @@ def test_unresponsive_redis_costs_a_bounded_time_then_nothing(caplog: pytest.Log
     assert after < 0.5, f"300 calls with the breaker open took {after:.2f} s"
     assert "TimeoutError" in caplog.text
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+@pytest.mark.parametrize(
+    "url, keys, message",
+    [
+        ("http://127.0.0.1:6379/0", [KEY_A], "redis://"),
+        ("redis://127.0.0.1:1/0", [], "TOKEN_CACHE_KEYS"),
+        ("redis://127.0.0.1:1/0", [("a", b"short")], "16, 24 or 32 bytes"),
+    ],
+)
+def test_misconfiguration_fails_at_construction_without_connecting(
+    url: str, keys: list[tuple[str, bytes]], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        RedisPartitionStore(url, keys)
