@@ -414,8 +414,8 @@ def seeded_users(config: Mapping[str, Any], seed_file: Path = SEED_FILE) -> list
     return users
 
 
-def banner(info: StackInfo) -> str:
-    users = seeded_users(info.emulator_config)
+def banner(info: StackInfo, seed_file: Path = SEED_FILE) -> str:
+    users = seeded_users(info.emulator_config, seed_file)
     width = max((len(u["displayName"]) for u in users), default=10)
     lines = [
         "",
@@ -497,7 +497,7 @@ def main(argv: Sequence[str]) -> int:
     except StackError as exc:
         print(f"localdev run: {exc}", file=sys.stderr)
         return 1
-    print(banner(info), flush=True)
+    print(banner(info, args.tenant_file or SEED_FILE), flush=True)
     print(f"Logs: {stack.log_dir}", flush=True)
     exit_code = 0
     try:
