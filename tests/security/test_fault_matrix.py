@@ -32,7 +32,7 @@ PRIYA = "priya.natarajan@larkspur.example"
 TOMAS = "tomas.ruiz@larkspur.example"
 GRAPH_BUDGET_S = 8.0   # function_app.graph.DEFAULT_BUDGET_SECONDS
 MSAL_READ_TIMEOUT_S = 10.0  # function_app.obo.MSAL_TIMEOUT
-SLACK_S = 2.0
+SLACK_S = 3.0
 
 
 @pytest.fixture
@@ -367,6 +367,7 @@ class GraphStandIn:
 
 @pytest.fixture(scope="module")
 def stand_in_host(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GraphStandIn, HostHandle]]:
+    emulator.reset()
     stand_in = GraphStandIn(Path(emulator.ca_bundle).parent).start()
     env = {**emulator_app_env(emulator), "GRAPH_BASE_URL": stand_in.base_url}
     host = start_host(env=env, state_dir=tmp_path_factory.mktemp("standin-durable"))

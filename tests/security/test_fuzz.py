@@ -292,6 +292,7 @@ HTTP_HEADERS = [USER_HEADER, "Authorization", "X-MS-TOKEN-AAD-ACCESS-TOKEN", "X-
 
 @pytest.fixture(scope="module")
 def fuzz_hosts(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    emulator.reset()  # no fault or revoked consent left behind by an earlier module
     env = emulator_app_env(emulator)
     auth = start_host(env=env, state_dir=tmp_path_factory.mktemp("fuzz-durable"))
     direct = start_host(env=env, auth=False, state_dir=tmp_path_factory.mktemp("fuzz-direct-durable"))
