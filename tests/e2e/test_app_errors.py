@@ -1,5 +1,8 @@
-"""Failures the user can act on: throttling shows when to retry and the retry works once allowed."""
+"""Failures the user can act on: each error panel says what happened and offers the next step."""
 from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -73,3 +76,34 @@ def test_failed_report_job_shows_why(spa, local_stack):
     assert spa.testid("report").is_hidden()
     # The job's last state stays visible next to the explanation.
     assert "Failed" in spa.page.locator("#job-status").inner_text()
+
+
+def test_expired_token_offers_sign_in_again_with_the_same_account(spa, local_stack):
+    spa.sign_in("Mira Okafor")
+    # The API's answer when a token outlived its lifetime (clock skew between the browser and the API).
+    problem = {"type": "about:blank", "title": "Token expired", "status": 401, "code": "token_expired",
+               "detail": "The access token has expired."}
+    spa.page.route("**/api/get-profile", lambda route: route.fulfill(
+        status=401, content_type="application/problem+json", body=json.dumps(problem),
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="expired"'}))
+    spa.get_profile()
+    error = spa.testid("error")
+    error.wait_for()
+    assert "Your session expired" in error.inner_text()
+    spa.page.unroute("**/api/get-profile")
+    error.get_by_role("button", name="Sign in again").click()
+    spa.page.wait_for_url(lambda url: url.startswith(local_stack.info.entra_url))
+    query = parse_qs(urlparse(spa.page.url).query)
+    # The account is named (MSAL.js sends the ID token's opaque login_hint claim, as Entra ID issues it).
+    assert query["login_hint"][0]
+    assert query["state"][0]  # carries the interrupted action so the page can resume it
+
+
+def test_api_down_at_start_says_so_and_keeps_sign_in_off(spa, local_stack):
+    spa.page.route("**/api/config", lambda route: route.fulfill(status=503, body="unavailable"))
+    spa.page.goto(local_stack.app_url + "/")
+    error = spa.testid("error")
+    error.wait_for()
+    assert "The app could not start" in error.inner_text()
+    assert error.get_by_role("button", name="Reload").is_visible()
+    assert spa.button("Sign in").is_disabled()
