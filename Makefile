@@ -5,11 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-MSAL_UMD := static_frontend/vendor/msal-browser.min.js
+VENDOR_STAMP := static_frontend/vendor/.vendored
 
 .PHONY: setup run test test-fast bench fuzz soak trust-ca clean system-packages certs
 
-setup: system-packages $(STAMP) $(NODE_STAMP) $(MSAL_UMD) certs
+setup: system-packages $(STAMP) $(NODE_STAMP) $(VENDOR_STAMP) certs
 
 system-packages:
 	@./scripts/ensure-system-packages.sh
@@ -23,9 +23,10 @@ $(NODE_STAMP): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(MSAL_UMD): $(NODE_STAMP)
-	@mkdir -p static_frontend/vendor
-	@cp node_modules/@azure/msal-browser/lib/msal-browser.min.js $@
+# The SPA loads MSAL.js as plain UMD scripts copied out of node_modules (never committed).
+$(VENDOR_STAMP): $(NODE_STAMP) static_frontend/scripts/vendor.mjs
+	@npm run --silent vendor
+	@touch $@
 
 certs: $(STAMP)
 	@$(PY) -m localdev certs

@@ -79,6 +79,7 @@ class JwksCache:
         self._last_unknown_kid_refetch: float | None = None
         self._last_error: str | None = None
         self._lock = threading.Lock()
+        self._unknown_kid_lock = threading.Lock()
 
     def get_key(self, kid: str) -> jwt.PyJWK:
         now = self._clock()
@@ -86,14 +87,21 @@ class JwksCache:
             self._refresh(reason="cold")
         elif now - self._fetched_at >= self._ttl and self._since_last_attempt(now) >= STALE_RETRY_SECONDS:
             self._refresh(reason="expired")
-        key = self._keys.get(kid)
-        if key is None and self._may_refetch_for_unknown_kid():
-            self._last_unknown_kid_refetch = self._clock()
-            self._refresh(reason="unknown_kid")
-            key = self._keys.get(kid)
+        key = self._keys.get(kid) or self._refetch_for_unknown_kid(kid)
         if key is None:
             raise InvalidToken("The token is signed with a key this API does not know.")
         return key
+
+    def _refetch_for_unknown_kid(self, kid: str) -> jwt.PyJWK | None:
+        # Serialised so that requests arriving together with a freshly rotated key wait for the one refetch
+        # instead of being refused while it is in flight; late arrivals find the key without fetching again.
+        with self._unknown_kid_lock:
+            key = self._keys.get(kid)
+            if key is None and self._may_refetch_for_unknown_kid():
+                self._last_unknown_kid_refetch = self._clock()
+                self._refresh(reason="unknown_kid")
+                key = self._keys.get(kid)
+            return key
 
     def status(self) -> JwksStatus:
         return JwksStatus(keys=len(self._keys), fetched_at=self._fetched_at, last_error=self._last_error)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -224,6 +225,28 @@ def test_unknown_kid_refetches_at_most_once_per_five_minutes() -> None:
     with pytest.raises(InvalidToken):
         validator.validate(mint(kid="forged", key=private_key("k1")), "Authorization")
     assert fetcher.jwks_calls() == 3
+
+
+class SlowFetcher(FakeFetcher):
+    """Key fetches take a while, so requests carrying a new kid arrive while the refetch is in flight."""
+
+    def __call__(self, url: str) -> Any:
+        if url.endswith("/keys"):
+            time.sleep(0.05)
+        return super().__call__(url)
+
+
+def test_requests_arriving_together_with_a_rotated_key_all_pass_after_one_refetch() -> None:
+    fetcher, clock = SlowFetcher(), Clock()
+    validator = make_validator(fetcher, clock)
+    validator.validate(mint(), "Authorization")
+    fetcher.kids.append("k2")
+    clock.now += 1
+    token = mint(kid="k2")
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        principals = list(pool.map(lambda _: validator.validate(token, "Authorization"), range(16)))
+    assert {p.object_id for p in principals} == {USER_OID}
+    assert fetcher.jwks_calls() == 2  # the cold fetch and one refetch for the new kid
 
 
 def test_rotation_keeps_working_for_new_keys_published_before_use() -> None:
