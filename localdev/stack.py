@@ -110,10 +110,33 @@ def _child_setup() -> None:
         _SET_PDEATHSIG()
 
 
+def guard(command: Sequence[str]) -> int:
+    """Runs `command` inside this process group and takes the whole group down with it.
+
+    The SWA CLI and Core Tools start worker processes that outlive them when they are killed, and the
+    kernel's parent-death signal reaches only a direct child. So the stack starts them through this guard
+    (`python -m localdev.stack guard CMD...`): when the guard is told to stop, or its parent dies, or the
+    command ends, every process in the group is signalled.
+    """
+    child = subprocess.Popen(list(command))
+
+    def take_group_down(_signum: int = 0, _frame: Any = None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the group signal reaches this process too
+        _signal_group(os.getpgid(0), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, take_group_down)
+    signal.signal(signal.SIGINT, take_group_down)
+    code = child.wait()
+    take_group_down()
+    return code
+
+
 def spawn(name: str, command: Sequence[str], *, env: Mapping[str, str], log_dir: Path,
-          capture_first_line: bool = False, echo: bool = False) -> Child:
+          capture_first_line: bool = False, echo: bool = False, guarded: bool = False) -> Child:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
+    if guarded:
+        command = [sys.executable, "-m", "localdev.stack", "guard", *command]
     log_path.write_bytes(b"")
     # Append mode: with capture_first_line the child writes stderr straight into the same file.
     log_file = open(log_path, "ab")
@@ -346,12 +369,13 @@ class Stack:
             location.mkdir(parents=True, exist_ok=True)
             self.children.append(spawn("azurite", [azurite, "--silent", "--location", str(location),
                                                    "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
-                                                   "--tableHost", "127.0.0.1"], env=env, log_dir=self.log_dir))
+                                                   "--tableHost", "127.0.0.1"], env=env, log_dir=self.log_dir,
+                                                  guarded=True))
         else:
             print("note: Azurite is not on PATH; the profile report (Durable Functions) needs it with `func start` "
                   "(npm install -g azurite)", file=sys.stderr)
         child = spawn("functions", ["func", "start", "--port", str(o.api_port)], env=env, log_dir=self.log_dir,
-                      echo=o.verbose)
+                      echo=o.verbose, guarded=True)
         self.children.append(child)
         url = f"http://127.0.0.1:{o.api_port}"
         wait_http(child, f"{url}/api/config", o.timeout, ok=lambda status: status == 200)
@@ -371,7 +395,7 @@ class Stack:
             # this run (the CLI applies the first configuration it finds).
             "--config", str(self.log_dir / "swa-cli.none.json"),
         ]
-        child = spawn("swa", command, env=self._base_env(), log_dir=self.log_dir, echo=o.verbose)
+        child = spawn("swa", command, env=self._base_env(), log_dir=self.log_dir, echo=o.verbose, guarded=True)
         self.children.append(child)
         app_url = f"http://localhost:{port}"
         probe = f"http://127.0.0.1:{port}"
@@ -511,6 +535,14 @@ def main(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        print("Stopping the local stack...", flush=True)
+        # Stop first: printing can fail (a closed pipe) and must not leave the children running.
         stack.stop()
+        try:
+            print("Stopped the local stack.", flush=True)
+        except OSError:
+            pass
     return exit_code
+
+
+if __name__ == "__main__":  # `python -m localdev.stack guard CMD...` (see guard); `python -m localdev run` otherwise
+    sys.exit(guard(sys.argv[2:]) if sys.argv[1:2] == ["guard"] else main(sys.argv[1:]))
