@@ -5,7 +5,8 @@ Tools are installed, else the project's own host) and the Static Web Apps CLI se
 with its API proxied to the Functions app. Prints the URLs and the seeded users once everything answers,
 then waits. Ctrl-C or SIGTERM stops every child: each runs in its own process group, which is signalled as
 a whole (the SWA CLI and `func` start children of their own), and on Linux each child also gets SIGTERM
-from the kernel if this process dies without cleaning up.
+from the kernel if this process dies without cleaning up; the SWA CLI and `func` run under `guard`, which
+then takes their whole group down.
 
 The same `Stack` class starts the stack for the browser tests (tests/fixtures/stack.py) on free ports.
 """
