@@ -181,7 +181,12 @@ CASES: list[Case] = [
     Case("app-only-with-roles", bearer(lambda c: c.emulator.mint(
         client_id=c.emulator.app("daemon")["client_id"], audience=c.api, roles=["user_impersonation"],
         claims={"azp": c.emulator.app("spa")["client_id"]})), "insufficient_scope"),
+    Case("exp-string", minted_claims(lambda c: {"exp": str(now() + 3600)}), "invalid_token"),
+    # App Service auth (PyJWT) reads `true` as 1, an expired date: refused there as token_expired.
+    Case("exp-boolean", minted_claims(lambda c: {"exp": True}), "invalid_token", platform=frozenset({"token_expired"})),
     Case("exp-list", minted_claims(lambda c: {"exp": [now() + 3600]}), "invalid_token"),
+    Case("nbf-string", minted_claims(lambda c: {"nbf": str(now() - 60)}), "invalid_token"),
+    Case("iat-string", minted_claims(lambda c: {"iat": "yesterday"}), "invalid_token"),
     Case("exp-missing", minted_claims(lambda c: {"exp": None}), "invalid_token"),
     Case("oid-missing", minted_claims(lambda c: {"oid": None}), "invalid_token"),
     Case("oid-not-guid", minted_claims(lambda c: {"oid": "admin"}), "invalid_token"),
