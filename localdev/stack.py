@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from localdev import redis_cache
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = REPO_ROOT / "static_frontend"
 SEED_FILE = REPO_ROOT / "localdev" / "emulator" / "seed" / "tenant.json"
@@ -236,6 +238,7 @@ class StackInfo:
     emulator_config: dict[str, Any]
     functions_runtime: str
     ready_seconds: float
+    token_cache: str = "memory"
 
 
 @dataclass
@@ -246,6 +249,7 @@ class StackOptions:
     swa_port: int = DEFAULTS["swa_port"]
     state_dir: Path = REPO_ROOT / ".localdev"
     functions: str = "auto"  # auto | func | local
+    token_cache: str = "auto"  # auto (redis when redis-server exists) | redis | memory
     tenant_file: Path | None = None
     verbose: bool = False
     timeout: float = 90.0
@@ -258,6 +262,7 @@ class Stack:
         self.children: list[Child] = []
         self.info: StackInfo | None = None
         self.log_dir = Path(options.state_dir).resolve() / "logs"
+        self._token_cache_env: dict[str, str] = {}
 
     # The environment every child inherits: no update checks or browser launches from the SWA CLI.
     def _base_env(self) -> dict[str, str]:
@@ -273,6 +278,7 @@ class Stack:
             self._preflight()
             emulators = self._start_emulators()
             config = fetch_json(emulators["config_url"], emulators["ca_bundle"])
+            self._token_cache_env = self._start_token_cache()
             api_url, runtime = self._start_functions(emulators, config)
             app_url = self._start_swa(api_url)
         except BaseException:
@@ -282,7 +288,7 @@ class Stack:
             app_url=app_url, api_url=api_url, entra_url=emulators["entra_url"], graph_url=emulators["graph_url"],
             authority=emulators["authority"], tenant_id=emulators["tenant_id"], ca_bundle=emulators["ca_bundle"],
             config_url=emulators["config_url"], emulator_config=config, functions_runtime=runtime,
-            ready_seconds=time.monotonic() - started,
+            ready_seconds=time.monotonic() - started, token_cache=self._token_cache_env.get("TOKEN_CACHE", "memory"),
         )
         return self.info
 
@@ -343,7 +349,32 @@ class Stack:
             "PYTHON_SCRIPT_FILE_NAME": "main.py",
             "DIAGNOSTICS_ENABLED": os.environ.get("DIAGNOSTICS_ENABLED", "true"),
         })
+        env.update(self._token_cache_env)
         return env
+
+    def _start_token_cache(self) -> dict[str, str]:
+        """A local Redis for the shared token cache, so report jobs survive a Functions host restart."""
+        o = self.options
+        binary = redis_cache.redis_server_binary()
+        if o.token_cache == "memory" or (o.token_cache == "auto" and binary is None):
+            if o.token_cache == "auto":
+                print("note: redis-server is not installed, so the token cache is in memory: a report job that "
+                      "is running when the Functions host restarts will ask the user to sign in again "
+                      "(run `make setup` to install Redis)", file=sys.stderr)
+            return {"TOKEN_CACHE": "memory"}
+        if binary is None:
+            raise StackError("--token-cache redis: redis-server is not on PATH (run `make setup`)")
+        state_dir = Path(o.state_dir).resolve()
+        port = free_port()
+        child = spawn("redis", redis_cache.redis_command(binary, port, state_dir / "redis"), env=self._base_env(),
+                      log_dir=self.log_dir)
+        self.children.append(child)
+        try:
+            redis_cache.wait_for_ping(port, o.timeout)
+        except redis_cache.RedisUnavailable as exc:
+            raise StackError(f"{exc}. Its log ({child.log_path}):\n{child.log_tail()}") from None
+        return {"TOKEN_CACHE": "redis", "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+                "TOKEN_CACHE_KEYS": redis_cache.token_cache_keys(state_dir)}
 
     def _start_functions(self, emulators: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[str, str]:
         o = self.options
@@ -451,6 +482,8 @@ def banner(info: StackInfo, seed_file: Path = SEED_FILE) -> str:
         f"  Entra ID emulator    {info.entra_url}   authority {info.authority}",
         f"  Graph emulator       {info.graph_url}",
         f"  Emulator admin API   {info.config_url}",
+        f"  Token cache          {info.token_cache}" + (" (local Redis, encrypted, under .localdev/redis)"
+                                                          if info.token_cache == "redis" else ""),
         "",
         "Seeded users (click one on the sign-in page; no password needed):",
     ]
@@ -492,6 +525,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="certificates, emulator state, durable history and logs")
     parser.add_argument("--functions", choices=("auto", "func", "local"), default="auto",
                         help="auto: `func start` if Core Tools are on PATH, else the local host")
+    parser.add_argument("--token-cache", choices=("auto", "redis", "memory"), default="auto",
+                        help="auto: a local Redis (encrypted, persistent) when redis-server is installed")
     parser.add_argument("--tenant-file", type=Path, help="seed tenant for the emulators")
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds each part may take to start")
     parser.add_argument("--verbose", action="store_true", help="echo the Functions and SWA CLI output")
@@ -502,6 +537,7 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     stack = Stack(StackOptions(entra_port=args.entra_port, graph_port=args.graph_port, api_port=args.api_port,
                                swa_port=args.swa_port, state_dir=args.state_dir, functions=args.functions,
+                               token_cache=args.token_cache,
                                tenant_file=args.tenant_file, verbose=args.verbose, timeout=args.timeout))
     stopping = threading.Event()
 
