@@ -69,11 +69,15 @@ def _import_by_file(path: Path) -> Any:
     if spec is None or spec.loader is None:
         raise AppLoadError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
+    displaced = sys.modules.get(module_name)
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
     except Exception:
-        sys.modules.pop(module_name, None)
+        if displaced is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = displaced
         raise
     return module
 
@@ -145,6 +149,11 @@ def load_app(app_root: Path, environ: dict[str, str] | None = None) -> LoadedApp
         log.error("importing %s failed", script, exc_info=True)
         raise AppLoadError(f"importing {script.name} failed: {type(exc).__name__}: {exc}") from exc
     app = find_app(module)
+    if getattr(app, "functions_bindings", None):
+        # azure-functions records names while indexing and refuses them the second time, with a misleading
+        # "does not have a unique function name"; the worker indexes once per process, and so must we.
+        raise AppLoadError(f"the FunctionApp in {script.name} was already indexed in this process (its module "
+                           f"was imported before); load the app in a fresh process")
     try:
         functions = app.get_functions()
     except ValueError as exc:

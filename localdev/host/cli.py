@@ -27,6 +27,7 @@ from aiohttp import web
 
 from localdev.host.app_loader import AppLoadError, LoadedApp, load_app
 from localdev.host.durable_wiring import DurableHook, create_durable_hook
+from localdev.host.http_front import HostRunner
 from localdev.host.invoker import Invoker
 from localdev.host.server import FunctionRoutes, build_application
 from localdev.host.cors import Cors
@@ -143,7 +144,8 @@ async def serve(args: argparse.Namespace) -> int:
         extra_routes += durable.routes()
 
     app = build_application(routes, invoker, middlewares=middlewares, extra_routes=extra_routes)
-    runner = web.AppRunner(app, access_log=log if args.access_log else None, handle_signals=False,
+    # Kestrel's request limits; parser errors and the host's own failures answered as problem+json.
+    runner = HostRunner(app, access_log=log if args.access_log else None, handle_signals=False,
                            shutdown_timeout=5.0)
     await runner.setup()
     stop = asyncio.Event()

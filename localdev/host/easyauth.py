@@ -22,7 +22,6 @@ authentication, as in Azure, where the SDK reaches it through the host's interna
 """
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from pathlib import Path
@@ -32,6 +31,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from localdev.host.authsettings import AuthSettings
+from localdev.host.problems import problem_response
 from localdev.host.principal import auth_me_entry, principal_headers, strip_platform_headers
 from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, missing_token
 
@@ -51,9 +51,7 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 
 
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"status": status, "code": code, "title": title, "detail": detail}
-    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json",
-                        headers=headers)
+    return problem_response(status, code, title, detail, headers)
 
 
 def rejection_response(rejection: Rejection) -> web.Response:

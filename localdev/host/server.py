@@ -7,7 +7,6 @@ leaks to callers.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Iterable
@@ -16,19 +15,13 @@ from aiohttp import web
 
 from localdev.host.app_loader import HttpFunction
 from localdev.host.invoker import FunctionTimeout, Invoker, build_http_request
+from localdev.host.problems import problem_response
 from localdev.host.routing import RouteMatch, Router
 
 log = logging.getLogger("localdev.host")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
-
-
-def _problem(status: int, code: str, title: str, detail: str,
-             headers: dict[str, str] | None = None) -> web.Response:
-    body = {"status": status, "code": code, "title": title, "detail": detail}
-    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json",
-                        headers=headers)
 
 
 @dataclass
@@ -69,10 +62,11 @@ class FunctionHandler:
         # Route on the raw path: segments are decoded once, after splitting, so `%2F` stays inside a segment.
         resolved = self.routes.resolve(request.rel_url.raw_path, request.method)
         if resolved is None:
-            return _problem(404, "not_found", "Not Found", "No function matches this path.")
+            return problem_response(404, "not_found", "Not Found", "No function matches this path.")
         if isinstance(resolved, frozenset):
-            return _problem(405, "method_not_allowed", "Method Not Allowed",
-                            f"{request.method} is not allowed here.", headers={"Allow": ", ".join(sorted(resolved))})
+            return problem_response(405, "method_not_allowed", "Method Not Allowed",
+                                    f"{request.method} is not allowed here.",
+                                    headers={"Allow": ", ".join(sorted(resolved))})
         function = resolved.target
         body = await request.read()
         query: dict[str, list[str]] = {}
@@ -84,13 +78,13 @@ class FunctionHandler:
             return await self.invoker.invoke(function, http_request)
         except FunctionTimeout as exc:
             log.error("%s", exc)
-            return _problem(500, "function_timeout", "Internal Server Error",
-                            "The function did not finish within the host's functionTimeout.")
+            return problem_response(500, "function_timeout", "Internal Server Error",
+                                    "The function did not finish within the host's functionTimeout.")
         except Exception:
             # The caller gets a generic answer; the details are for whoever runs the host.
             log.exception("function %s failed", function.name)
-            return _problem(500, "internal_error", "Internal Server Error",
-                            "The function failed; see the host log.")
+            return problem_response(500, "internal_error", "Internal Server Error",
+                                    "The function failed; see the host log.")
 
 
 def build_application(
@@ -100,5 +94,6 @@ def build_application(
     """Extra routes (App Service auth endpoints, the durable HTTP API) are matched before the functions."""
     app = web.Application(middlewares=list(middlewares), client_max_size=100 * 1024 * 1024)
     app.add_routes(list(extra_routes))
-    app.router.add_route("*", "/{tail:.*}", FunctionHandler(routes, invoker))
+    # `(?s:...)`: a decoded path may contain a newline (`%0A`); the function router decides about it too.
+    app.router.add_route("*", "/{tail:(?s:.*)}", FunctionHandler(routes, invoker))
     return app

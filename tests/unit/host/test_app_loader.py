@@ -29,12 +29,34 @@ def orchestrator(context):
 '''
 
 
+# Top-level module names the test apps use. The suite has often imported the product's own `function_app`
+# package (or another test's app) already; each load here must import like a fresh worker process.
+APP_MODULE_NAMES = ("function_app", "main", "entry")
+
+
 @pytest.fixture(autouse=True)
-def _clean_modules():
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        sys.modules.pop(name, None)
+def _fresh_interpreter_state():
+    """Each test imports as a fresh worker would, and leaves sys.modules and sys.path as they were.
+
+    The loader registers the entry file under its stem (`function_app.py` as `function_app`) and puts the app
+    root on sys.path, as the worker does in its own process. Restoring only the names a test added is not
+    enough: a test app imported as `function_app` replaces the product's package, which stays replaced for
+    every later test (and a later `from function_app import app` gets that already-indexed test app).
+    """
+    modules = dict(sys.modules)
+    path = list(sys.path)
+    for name in list(sys.modules):
+        if name.partition(".")[0] in APP_MODULE_NAMES:
+            del sys.modules[name]
+    try:
+        yield
+    finally:
+        for name in set(sys.modules) - modules.keys():
+            del sys.modules[name]
+        for name, module in modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+        sys.path[:] = path
 
 
 def test_loads_entry_file_named_by_setting_and_indexes_functions(tmp_path: Path) -> None:
@@ -98,3 +120,29 @@ def test_import_failure_is_reported_as_load_error(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text("raise RuntimeError('broken at import')\n")
     with pytest.raises(AppLoadError, match="RuntimeError: broken at import"):
         load_app(tmp_path, {})
+
+
+def test_an_app_indexed_before_in_this_process_is_named_as_such(tmp_path: Path) -> None:
+    # The worker indexes once per process. A second index of the same FunctionApp object (its module cached in
+    # sys.modules) would fail in azure-functions with a misleading "not a unique function name".
+    package = tmp_path / "function_app"
+    package.mkdir()
+    (package / "__init__.py").write_text(APP_SOURCE)
+    (tmp_path / "main.py").write_text("from function_app import app\n")
+    load_app(tmp_path, {"PYTHON_SCRIPT_FILE_NAME": "main.py"})
+    with pytest.raises(AppLoadError, match="already indexed in this process"):
+        load_app(tmp_path, {"PYTHON_SCRIPT_FILE_NAME": "main.py"})
+
+
+def test_a_failed_import_restores_the_module_it_displaced(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text("raise RuntimeError('broken at import')\n")
+    sentinel = type(sys)("function_app")
+    sys.modules["function_app"] = sentinel
+    with pytest.raises(AppLoadError):
+        load_app(tmp_path, {})
+    assert sys.modules["function_app"] is sentinel
+
+
+def test_the_product_package_is_not_visible_to_loaded_test_apps() -> None:
+    # The isolation this file relies on: whatever the suite imported before, an app module name is free.
+    assert not any(name.partition(".")[0] in APP_MODULE_NAMES for name in sys.modules)
