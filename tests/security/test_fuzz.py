@@ -197,14 +197,15 @@ def oracle_accepts(token: str) -> bool:
         if any(name in header for name in ("jku", "x5u", "jwk", "crit")):
             return False
         claims = jwt.decode(token, KEYS.private.public_key(), algorithms=["RS256"], audience=[API, f"api://{API}"],
-                            issuer=ISSUERS, leeway=60, options={"require": ["exp", "iss", "aud", "tid", "oid"],
-                                                                "verify_iat": False})
+                            leeway=60, options={"require": ["exp", "iss", "aud", "tid", "oid"], "verify_iat": False})
     except (jwt.PyJWTError, ValueError, TypeError):
         return False
     scp = claims.get("scp")
     tid = claims.get("tid")
     return (isinstance(claims.get("aud"), str)  # Entra's access tokens carry one audience, as a string
-            and isinstance(tid, str) and tid.lower() == TENANT and claims["iss"] in (ISSUERS[0], ISSUERS[1])
+            # the issuer names the tenant of the `tid` claim (as written), which must be ours
+            and isinstance(tid, str) and _is_guid(tid) and tid.lower() == TENANT
+            and claims["iss"] in (f"{AUTHORITY}/{tid}/v2.0", f"https://sts.windows.net/{tid}/")
             and isinstance(claims.get("oid"), str) and _is_guid(claims["oid"])
             and isinstance(scp, str) and "user_impersonation" in scp.split(" ")
             and isinstance(claims.get("azp") or claims.get("appid"), str)
