@@ -15,6 +15,7 @@ import json
 import ssl
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -223,6 +224,81 @@ def test_jwks_down_with_cold_cache(endpoint: str, auth: bool, fresh_emulator: An
             ok_profile(timed_get(http, host, token)[0], MIRA)
     finally:
         host.stop()
+
+
+@pytest.fixture
+def rotation_host(fresh_emulator: Any, tmp_path: Path) -> Iterator[HostHandle]:
+    handle = start_host(env=emulator_app_env(fresh_emulator), state_dir=tmp_path / "durable")
+    yield handle
+    handle.stop()
+
+
+def test_key_rotation_in_the_middle_of_traffic(fresh_emulator: Any, rotation_host: HostHandle,
+                                               http: requests.Session) -> None:
+    host = rotation_host
+    users = (MIRA, SAM, DANIEL, PRIYA)
+    old_tokens = {upn: user_token(fresh_emulator, upn) for upn in users}
+    old_kid = decode_part(old_tokens[MIRA], 0)["kid"]
+    for upn, token in old_tokens.items():
+        response = http.get(host.api("get-profile"), headers=spa_headers(token), timeout=30)
+        assert response.status_code == 200, response.text
+    time.sleep(2.1)  # past the App Service auth emulation's 2 s key refetch floor
+
+    rotated = threading.Event()
+    stop = threading.Event()
+    results: list[tuple[str, str, int, str]] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        own = session()
+        upn = users[index % len(users)]
+        while not stop.is_set():
+            fresh = index % 2 == 0 and rotated.is_set()
+            token = user_token(fresh_emulator, upn) if fresh else old_tokens[upn]
+            response = own.get(host.api("get-profile"), headers=spa_headers(token), timeout=30)
+            name = response.json().get("userPrincipalName") if response.status_code == 200 else response.text
+            with lock:
+                results.append((upn, decode_part(token, 0)["kid"], response.status_code, str(name)))
+        own.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(worker, i) for i in range(8)]
+        time.sleep(1.0)
+        rotation = fresh_emulator.rotate_keys()
+        rotated.set()
+        time.sleep(3.0)
+        stop.set()
+        for future in futures:
+            future.result()
+
+    assert rotation["kid"] != old_kid and old_kid in rotation["published"]
+    failures = [r for r in results if r[2] != 200]
+    assert not failures, failures[:5]
+    assert all(r[3] == r[0] for r in results)  # each answer is the caller's own profile
+    assert len([r for r in results if r[1] == rotation["kid"]]) >= 8, "too little traffic with the rotated key"
+
+
+def test_first_requests_signed_with_a_rotated_key_arrive_together(fresh_emulator: Any, rotation_host: HostHandle,
+                                                                  http: requests.Session) -> None:
+    """Several valid tokens with a kid the API has not fetched yet, at the same moment: all must pass."""
+    host = rotation_host
+    response = http.get(host.api("get-profile"), headers=spa_headers(user_token(fresh_emulator)), timeout=30)
+    assert response.status_code == 200, response.text
+    time.sleep(2.1)  # past the App Service auth emulation's 2 s key refetch floor
+    fresh_emulator.rotate_keys()
+    tokens = [user_token(fresh_emulator, upn) for upn in (MIRA, SAM, DANIEL, PRIYA) * 4]
+    barrier = threading.Barrier(len(tokens))
+
+    def one(token: str) -> tuple[int, str]:
+        own = session()
+        barrier.wait()
+        response = own.get(host.api("get-profile"), headers=spa_headers(token), timeout=30)
+        own.close()
+        return response.status_code, response.text[:200]
+
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        outcomes = list(pool.map(one, tokens))
+    assert [status for status, _ in outcomes] == [200] * len(tokens), [o for o in outcomes if o[0] != 200][:3]
 
 
 # -- Graph --------------------------------------------------------------------------------------------

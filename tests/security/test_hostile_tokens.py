@@ -208,6 +208,7 @@ CASES: list[Case] = [
     Case("signature-flipped", bearer(lambda c: c.valid[:-4] + ("AAAA" if not c.valid.endswith("AAAA") else "BBBB")),
          "invalid_token"),
     Case("non-base64url-chars", lambda c: "Bearer " + c.valid.replace(".", "!", 1), "invalid_token"),
+    Case("big-token-10k", bearer(lambda c: c.valid + "A" * 10_000), "invalid_token"),
     # -- two tokens, other schemes --------------------------------------------------------------------
     Case("two-tokens-comma", lambda c: f"Bearer {c.valid}, Bearer {c.valid}", "invalid_token"),
     Case("two-tokens-space", lambda c: f"Bearer {c.valid} {c.valid}", "invalid_token"),
@@ -302,6 +303,17 @@ def test_hostile_token_is_refused(case: Case, channel: str, ctx: Ctx, hosts: dic
         assert USER_HEADER in body["detail"], body["detail"]
 
 
+@pytest.mark.parametrize("size", [20_000, 40_000])
+def test_huge_token_is_refused_as_too_large(size: int, ctx: Ctx, hosts: dict[str, HostHandle],
+                                            http: requests.Session) -> None:
+    """Over the function's 16 KiB limit: 431 `header_too_large` (App Service auth may refuse it first)."""
+    huge = "Bearer " + ctx.valid + "A" * size
+    assert_problem(call(http, hosts["auth"], {"Authorization": f"Bearer {ctx.valid}", USER_HEADER: huge}),
+                   {431}, "header_too_large")
+    assert_problem(call(http, hosts["direct"], {"Authorization": huge}), {431}, "header_too_large")
+    assert_problem(call(http, hosts["auth"], {"Authorization": huge}), {401, 431}, {"invalid_token", "header_too_large"})
+
+
 # -- headers a client must not be able to use ---------------------------------------------------------
 
 def _client_principal(emulator: Any) -> dict[str, str]:
@@ -355,6 +367,35 @@ def test_token_in_the_query_string_is_ignored(query: str, host_name: str, ctx: C
                                               http: requests.Session) -> None:
     response = call(http, hosts[host_name], {}, path="get-profile?" + query.format(t=ctx.valid))
     assert_problem(response, {401}, "missing_token")
+
+
+@pytest.mark.parametrize("header", [USER_HEADER, "Authorization"])
+@pytest.mark.parametrize("host_name", ["auth", "direct"])
+def test_nul_bytes_in_the_token_header(header: str, host_name: str, ctx: Ctx, hosts: dict[str, HostHandle]) -> None:
+    head, rest = ctx.valid[:20], ctx.valid[20:]
+    lines = [f"{header}: Bearer {head}".encode() + b"\x00" + rest.encode()]
+    if header == USER_HEADER:
+        lines.append(f"Authorization: Bearer {ctx.valid}".encode())
+    response = raw_request(hosts[host_name].api("get-profile"), lines)
+    assert_problem(response, {400}, "bad_request")
+
+
+@pytest.mark.parametrize("line", [b"X-User-Authorization: Bearer \xa0", b"Authorization: Bearer \xe9t\xe9",
+                                  b"X-Anything: caf\xe9"], ids=["user-header", "authorization", "other-header"])
+@pytest.mark.parametrize("route", ["get-profile", "config", "diagnostics"])
+@pytest.mark.parametrize("host_name", ["auth", "direct"])
+def test_header_bytes_that_are_not_utf8(line: bytes, route: str, host_name: str, hosts: dict[str, HostHandle]) -> None:
+    """RFC 9110 obs-text (0x80-0xFF) that is not UTF-8: refused as the platform does (400), never a 500."""
+    response = raw_request(hosts[host_name].api(route), [line])
+    assert_problem(response, {400}, "bad_request")
+
+
+@pytest.mark.parametrize("path", ["jobs/a%0Ab", "get-profile%0A", "anything%0Aelse"])
+@pytest.mark.parametrize("host_name", ["auth", "direct"])
+def test_encoded_newline_in_the_path_is_a_problem_404(path: str, host_name: str, ctx: Ctx,
+                                                      hosts: dict[str, HostHandle], http: requests.Session) -> None:
+    response = call(http, hosts[host_name], {"Authorization": f"Bearer {ctx.valid}"}, path=path)
+    assert_problem(response, {404}, "not_found")
 
 
 @pytest.mark.parametrize("header", [USER_HEADER, "Authorization"])
