@@ -7,12 +7,13 @@ throttling), collects every secret the run saw (the callers' API tokens, the Gra
 tokens the OBO exchange put in the cache, read back by decrypting Redis with the configured key, the API
 app's client secret and each user's `client_info`), then scans the host's log, every response body, the
 durable history (the SQLite files and the durable HTTP API with history) and every Redis value for them.
-In-process DEBUG logs of the same flows are checked by
-tests/integration/function_app/test_profile_api.py::test_debug_logs_hold_no_token.
+A last test runs the same flows in this process and scans the app's own loggers (captured at DEBUG) with the
+refresh tokens and client_info read back from the in-memory token cache.
 """
 from __future__ import annotations
 
 import base64
+import logging
 import json
 import re
 import secrets
@@ -225,3 +226,61 @@ def test_redis_holds_only_ciphertext(driven: Run, cache_secrets: dict[str, list[
             assert leaks(text, named) == [], key
             assert JWT_RE.findall(text) == [], key
             assert "@larkspur.example" not in text, key  # no user names in clear either
+
+
+# -- the same flows in-process, with the app's own loggers captured at DEBUG ----------------------------------
+
+@pytest.fixture
+def in_process(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The app imported in this process, pointed at the emulator, with fresh process-wide singletons."""
+    from function_app import graph, obo, settings
+    from function_app.auth import request as auth_request
+
+    def reset() -> None:
+        settings.reset_settings()
+        auth_request.reset_validator()
+        obo.reset_obo_client()
+        graph.reset_graph_client()
+
+    for name in settings.KNOWN_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**emulator_app_env(fresh_emulator), "DIAGNOSTICS_ENABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    reset()
+    yield fresh_emulator
+    reset()
+
+
+def test_in_process_debug_logs_hold_no_secret(in_process: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from function_app import obo
+    from tests.integration.function_app.test_profile_api import as_user, call
+
+    caplog.set_level(logging.DEBUG)
+    emulator = in_process
+    tokens = {upn: user_token(emulator, upn) for upn in (MIRA, SAM, LENA)}
+    bodies = [call("get-profile", as_user(tokens[MIRA])), call("get-profile/photo", as_user(tokens[MIRA])),
+              call("get-profile", as_user(tokens[SAM])), call("diagnostics", as_user(tokens[MIRA])),
+              call("get-profile", as_user(tokens[LENA]))]
+    assert [b.status_code for b in bodies] == [200, 200, 200, 200, 401]
+
+    store = obo.get_obo_client().store
+    secrets_seen: dict[str, str] = {f"api token of {upn}": token for upn, token in tokens.items()}
+    for upn in (MIRA, SAM):
+        user = emulator.user(upn)
+        serialized = store.load(f"{emulator.tenant_id}.{user['oid']}")
+        assert serialized, f"no cache partition for {upn}"
+        cache = json.loads(serialized)
+        for kind in SECRET_KINDS:
+            for index, entry in enumerate(cache.get(kind, {}).values()):
+                secrets_seen[f"{kind} #{index} of {upn}"] = entry["secret"]
+        secrets_seen[f"client_info of {upn}"] = client_info(user["oid"], emulator.tenant_id)
+    assert any(name.startswith("RefreshToken") for name in secrets_seen)
+    secrets_seen["client secret"] = emulator.app("api")["client_secret"]
+
+    text = caplog.text + "\n".join(str(record.args) for record in caplog.records)
+    assert any(record.levelno == logging.DEBUG for record in caplog.records)
+    assert leaks(text, secrets_seen) == []
+    assert JWT_RE.findall(text) == []
+    for response in bodies:
+        body = response.get_body().decode("utf-8", "replace")
+        assert leaks(body, secrets_seen) == [] or response.mimetype.startswith("image/")
