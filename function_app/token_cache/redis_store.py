@@ -98,6 +98,7 @@ class RedisPartitionStore:
         breaker: CircuitBreaker | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         warn_interval_seconds: float = 60.0,
+        credential_provider: redis.CredentialProvider | None = None,
     ) -> None:
         self._keyring = KeyRing(keys)
         self._l1 = LruTtlCache(l1_max_partitions, l1_ttl_seconds)
@@ -117,6 +118,7 @@ class RedisPartitionStore:
             socket_connect_timeout=connect_timeout,
             retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             health_check_interval=30,
+            credential_provider=credential_provider,  # Entra authentication (entra_auth.py), else the URL's
         )
         self._release = self._redis.register_script(_RELEASE_LOCK_LUA)
         # Counters for diagnostics and the benchmark; unlocked, so approximate under heavy concurrency.
