@@ -298,7 +298,11 @@ class Soak:
                            "p99": round(percentile(stats.latencies_ms, 0.99), 1),
                            "max": round(max(stats.latencies_ms, default=0.0), 1)},
             "host_rss_kib": {"after_warmup": rss_start, "end": rss_end, "min": min(samples), "max": max(samples),
-                             "growth_percent": round(growth, 2)},
+                             "growth_percent": round(growth, 2),
+                             # growth in the second half of the measured period: near 0 means a plateau
+                             "second_half_growth_percent": round(
+                                 (rss_end - samples[len(samples) // 2]) / rss_start * 100, 2),
+                             "samples_every_5s": samples},
             "upstream": {"obo_exchanges": metrics["token"].get("urn:ietf:params:oauth:grant-type:jwt-bearer", 0),
                          "token_requests": sum(metrics["token"].values()),
                          "graph_requests": sum(metrics["graph"].values())},
@@ -333,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  cross-user      {result['cross_user']} (report jobs completed {result['jobs_completed']}, "
           f"foreign job probes {result['foreign_job_probes']})")
     print(f"  host RSS        {rss['after_warmup']} KiB after warm-up -> {rss['end']} KiB at the end "
-          f"({rss['growth_percent']:+.2f} %, min {rss['min']}, max {rss['max']})")
+          f"({rss['growth_percent']:+.2f} %, of which {rss['second_half_growth_percent']:+.2f} % in the second half; "
+          f"min {rss['min']}, max {rss['max']})")
     print(f"  upstream        {json.dumps(result['upstream'])}")
     for sample in result["error_samples"] + result["cross_user_samples"]:
         print(f"    {sample}")
