@@ -1,4 +1,5 @@
-"""In-process first level of the Redis token cache: a bounded LRU whose entries expire quickly.
+"""A bounded, thread-safe LRU with per-entry expiry: the Redis token cache's in-process first level (L1),
+and the whole of the process-local store (memory.py).
 
 The L1 saves a Redis round trip (and an AES-GCM open) on the hot path. Its TTL is short because other
 instances may replace a partition in Redis; a stale L1 copy is harmless for MSAL (tokens in it are still
