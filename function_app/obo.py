@@ -5,11 +5,18 @@ Why it is built this way (DESIGN.md section 2):
   assertion, so one shared cache would mix users. Each user gets a partition (`{tid}.{oid}`) holding a
   serialized `SerializableTokenCache`; `acquire_token_silent` runs against that partition first (cached
   access token, else its refresh token) and OBO only runs on a miss.
-- MSAL applications own one cache object. Rather than swapping caches on a shared app (a race between
-  users), every call builds a lightweight `ConfidentialClientApplication` bound to the partition's cache.
-  Its HTTP goes through one process-wide MSAL HTTP client whose `http_cache` already holds the discovery
-  documents, so a per-call app costs well under a millisecond and does no network I/O. The first app is
-  built lazily (never at import) and performs the one discovery round trip.
+- MSAL applications own one cache object (its callbacks are bound to it at construction). Rather than
+  swapping caches on a shared app (a race between users), each partition gets its own
+  `ConfidentialClientApplication` bound to that partition's cache, kept in a bounded LRU (`_PartitionApps`)
+  together with the serialized text the cache was loaded from. The store stays the source of truth: every
+  call re-reads the partition, reuses the app only when the store returned exactly that text, and otherwise
+  builds a new app from the store's text (another instance wrote it, it expired, it was deleted). An app is
+  dropped when a call fails or leaves unsaved changes, so a kept app never holds more than the store does.
+  Building an app per call cost ~0.2 ms of CPU under the GIL (MSAL re-creates the `Authority`, and
+  `_msal_extension_check` retries `import msal_extensions` under the import lock on every construction).
+  Every app's HTTP goes through one process-wide MSAL HTTP client whose `http_cache` already holds the
+  discovery documents, so building one does no network I/O. The first app is built lazily (never at
+  import) and performs the one discovery round trip.
 - `instance_discovery=False` for hosts that are not Microsoft clouds (the local emulator); MSAL requires
   an https authority either way.
 - The HTTP session has `trust_env = False` and `verify = CA_BUNDLE` so REQUESTS_CA_BUNDLE can't override it.
@@ -23,8 +30,9 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import msal
@@ -44,6 +52,8 @@ T = TypeVar("T")
 __all__ = ["OboClient", "get_obo_client", "reset_obo_client", "InteractionRequired"]
 
 PARTITION_TTL_SECONDS = 24 * 3600
+# Partition apps kept for reuse (each holds one user's deserialized cache, a few kB, and an MSAL app).
+APP_CACHE_SIZE = 512
 FLIGHT_WAIT_SECONDS = 30.0
 MSAL_TIMEOUT = (3.05, 10.0)
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -72,24 +82,40 @@ class _TimeoutSession(requests.Session):
 
 
 class _CallHttp:
-    """One call's view of the shared MSAL HTTP client; remembers the last response's status and Retry-After.
+    """A partition app's view of the shared MSAL HTTP client; remembers the last response's status and
+    Retry-After, per thread, since the last `reset()`.
 
     MSAL turns token-endpoint responses into dicts without the HTTP status, which decides between
-    `identity_unavailable` (429/5xx, retry later) and a permanent error.
+    `identity_unavailable` (429/5xx, retry later) and a permanent error. The state is thread-local so that
+    a partition's app stays correct even if two threads ever used it at once (today one user's token work
+    is serialized by `OboClient._user_locks`).
     """
 
     def __init__(self, shared: Any) -> None:
         self._shared = shared
-        self.status: int | None = None
-        self.retry_after: float | None = None
+        self._state = threading.local()
+
+    def reset(self) -> "_CallHttp":
+        self._state.status = None
+        self._state.retry_after = None
+        return self
+
+    @property
+    def status(self) -> int | None:
+        return getattr(self._state, "status", None)
+
+    @property
+    def retry_after(self) -> float | None:
+        return getattr(self._state, "retry_after", None)
 
     def _note(self, response: Any) -> Any:
-        self.status = getattr(response, "status_code", None)
+        state = self._state
+        state.status = getattr(response, "status_code", None)
         headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
         try:
-            self.retry_after = float(headers["retry-after"])
+            state.retry_after = float(headers["retry-after"])
         except (KeyError, ValueError, TypeError):
-            self.retry_after = None
+            state.retry_after = None
         return response
 
     def post(self, *args: Any, **kwargs: Any) -> Any:
@@ -202,6 +228,60 @@ class _KeyedLocks:
 
 
 @dataclass
+class _PartitionApp:
+    """One partition's MSAL app, its cache, and the serialized text the cache holds (None: not in the store)."""
+
+    key: str
+    text: str | None
+    cache: msal.SerializableTokenCache
+    app: msal.ConfidentialClientApplication
+    http: _CallHttp
+
+
+class _PartitionApps:
+    """A bounded, thread-safe LRU of `_PartitionApp`s keyed by partition key.
+
+    It only saves rebuilding MSAL apps: whether an entry may be used is decided by comparing its `text` with
+    what the store returns, on every call.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max(0, max_entries)
+        self._entries: OrderedDict[str, _PartitionApp] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> _PartitionApp | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, entry: _PartitionApp) -> None:
+        if self._max == 0:
+            return
+        with self._lock:
+            self._entries[entry.key] = entry
+            self._entries.move_to_end(entry.key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def discard(self, key: str, entry: _PartitionApp | None = None) -> None:
+        """Drop `key` (only if it still maps to `entry`, when given)."""
+        with self._lock:
+            current = self._entries.get(key)
+            if current is not None and (entry is None or current is entry):
+                del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
 class _Flight:
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
@@ -210,7 +290,7 @@ class _Flight:
 
 class OboClient:
     def __init__(self, settings: Settings, store: PartitionStore, *,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, app_cache_size: int = APP_CACHE_SIZE) -> None:
         self._settings = settings
         self._store = store
         self._session = session
@@ -223,6 +303,7 @@ class OboClient:
         # One user's token work (read partition, maybe exchange, write partition) runs one at a time in this
         # process, so concurrent requests with different scopes don't overwrite each other's partition update.
         self._user_locks = _KeyedLocks()
+        self._apps = _PartitionApps(app_cache_size)
 
     @property
     def store(self) -> PartitionStore:
@@ -275,6 +356,7 @@ class OboClient:
 
     def forget(self, partition_key: str) -> None:
         """Drop a user's partition (e.g. Graph rejected a cached token)."""
+        self._apps.discard(partition_key)
         self._store.delete(partition_key)
 
     def warm_up(self) -> None:
@@ -329,34 +411,75 @@ class OboClient:
             enable_pii_log=False,
         )
 
-    def _app(self, cache: msal.SerializableTokenCache) -> tuple[msal.ConfidentialClientApplication, _CallHttp]:
-        http = _CallHttp(self._shared())
+    def _new_partition_app(self, key: str, cache: msal.SerializableTokenCache,
+                           text: str | None) -> _PartitionApp:
+        http = _CallHttp(self._shared()).reset()
         try:
-            return self._build_app(cache, http), http
+            app = self._build_app(cache, http)
         except _TRANSPORT_ERRORS:
             # Only possible when the discovery entries fell out of the http cache and the refetch failed.
             raise IdentityUnavailable("The identity provider's metadata is unavailable.",
                                       retry_after=http.retry_after) from None
+        return _PartitionApp(key=key, text=text, cache=cache, app=app, http=http)
 
-    def _load(self, key: str) -> msal.SerializableTokenCache | None:
+    def _partition_app(self, key: str, *, create: bool = False) -> _PartitionApp | None:
+        """The partition's app, bound to a cache holding exactly what the store holds now.
+
+        Reuses the kept app when the store returned the text its cache was loaded from (or last saved);
+        otherwise deserializes the store's text into a new app. None when the store has no (readable)
+        partition, unless `create` (an empty cache, for an exchange).
+        """
+        serialized = self._store.load(key)
+        if serialized:
+            entry = self._apps.get(key)
+            if entry is not None and entry.key == key and entry.text == serialized:
+                entry.http.reset()
+                return entry
+            cache = msal.SerializableTokenCache()
+            try:
+                cache.deserialize(serialized)
+            except ValueError:
+                self._apps.discard(key)
+                self._store.delete(key)
+                serialized = None
+            else:
+                entry = self._new_partition_app(key, cache, serialized)
+                self._apps.put(entry)
+                return entry
+        self._apps.discard(key)
+        if not create:
+            return None
+        return self._new_partition_app(key, msal.SerializableTokenCache(), None)
+
+    @contextmanager
+    def _using(self, entry: _PartitionApp) -> Iterator[_PartitionApp]:
+        """Use a partition app; drop it from the LRU if the call fails or leaves changes the store lacks."""
+        try:
+            yield entry
+        except BaseException:
+            self._apps.discard(entry.key, entry)
+            raise
+        if entry.cache.has_state_changed:
+            self._apps.discard(entry.key, entry)
+
+    def _save(self, entry: _PartitionApp) -> None:
+        if entry.cache.has_state_changed:
+            text = entry.cache.serialize()
+            self._store.save(entry.key, text, PARTITION_TTL_SECONDS)
+            entry.text = text
+            self._apps.put(entry)
+
+    def _has_refresh_token(self, key: str) -> bool:
+        # A fresh, private copy: this runs outside the user's lock, so it must not touch a kept app's cache.
         serialized = self._store.load(key)
         if not serialized:
-            return None
+            return False
         cache = msal.SerializableTokenCache()
         try:
             cache.deserialize(serialized)
         except ValueError:
-            self._store.delete(key)
-            return None
-        return cache
-
-    def _save(self, key: str, cache: msal.SerializableTokenCache) -> None:
-        if cache.has_state_changed:
-            self._store.save(key, cache.serialize(), PARTITION_TTL_SECONDS)
-
-    def _has_refresh_token(self, key: str) -> bool:
-        cache = self._load(key)
-        return cache is not None and any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN))
+            return False
+        return any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN))
 
     @staticmethod
     def _account_for(app: msal.ClientApplication, key: str) -> dict[str, Any] | None:
@@ -368,26 +491,28 @@ class OboClient:
         return accounts[0] if accounts else None
 
     def _silent(self, key: str, scopes: tuple[str, ...], *, raise_interaction: bool = False) -> str | None:
-        cache = self._load(key)
-        if cache is None:
+        entry = self._partition_app(key)
+        if entry is None:
             return None
-        app, http = self._app(cache)
-        account = self._account_for(app, key)
-        if account is None:
-            return None
-        try:
-            result = app.acquire_token_silent_with_error(list(scopes), account=account)
-        except _TRANSPORT_ERRORS:
-            raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
-        self._save(key, cache)
-        if result and "access_token" in result:
-            return result["access_token"]
-        if result and (http.status == 429 or (http.status or 0) >= 500 or
-                       result.get("error") in ("temporarily_unavailable", "server_error")):
-            raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after)
-        if result and raise_interaction:
-            self._raise_for(result, http)
-        return None  # nothing usable silently: the caller falls back to OBO
+        with self._using(entry):
+            app, http = entry.app, entry.http
+            account = self._account_for(app, key)
+            if account is None:
+                return None
+            try:
+                result = app.acquire_token_silent_with_error(list(scopes), account=account)
+            except _TRANSPORT_ERRORS:
+                raise IdentityUnavailable("The identity provider is unavailable.",
+                                          retry_after=http.retry_after) from None
+            self._save(entry)
+            if result and "access_token" in result:
+                return result["access_token"]
+            if result and (http.status == 429 or (http.status or 0) >= 500 or
+                           result.get("error") in ("temporarily_unavailable", "server_error")):
+                raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after)
+            if result and raise_interaction:
+                self._raise_for(result, http)
+            return None  # nothing usable silently: the caller falls back to OBO
 
     def _single_flight(self, key: tuple[str, ...], work: Callable[[], T]) -> T:
         with self._flights_lock:
@@ -422,24 +547,26 @@ class OboClient:
                 token = self._silent(key, scopes)
                 if token is not None:
                     return token
-            cache = self._load(key) or msal.SerializableTokenCache()
-            app, http = self._app(cache)
-            started = time.perf_counter()
-            try:
-                result = app.acquire_token_on_behalf_of(assertion, list(scopes))
-            except ApiError:
-                raise  # from the managed identity assertion callable
-            except _TRANSPORT_ERRORS:
-                raise IdentityUnavailable("The identity provider is unavailable.",
-                                          retry_after=http.retry_after) from None
-            log_event("obo_exchange", user=_user_ref(key), status=http.status,
-                      ok="access_token" in result, error=result.get("error"),
-                      aadsts=_aadsts(result)[0] if _aadsts(result) else None,
-                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
-            if "access_token" not in result:
-                self._raise_for(result, http)
-            self._save(key, cache)
-            return result["access_token"]
+            entry = self._partition_app(key, create=True)
+            assert entry is not None
+            with self._using(entry):
+                app, http = entry.app, entry.http
+                started = time.perf_counter()
+                try:
+                    result = app.acquire_token_on_behalf_of(assertion, list(scopes))
+                except ApiError:
+                    raise  # from the managed identity assertion callable
+                except _TRANSPORT_ERRORS:
+                    raise IdentityUnavailable("The identity provider is unavailable.",
+                                              retry_after=http.retry_after) from None
+                log_event("obo_exchange", user=_user_ref(key), status=http.status,
+                          ok="access_token" in result, error=result.get("error"),
+                          aadsts=_aadsts(result)[0] if _aadsts(result) else None,
+                          duration_ms=round((time.perf_counter() - started) * 1000, 1))
+                if "access_token" not in result:
+                    self._raise_for(result, http)
+                self._save(entry)
+                return result["access_token"]
 
     def _raise_for(self, result: dict[str, Any], http: _CallHttp) -> None:
         raise map_msal_error(result, self._settings, status=http.status, retry_after=http.retry_after)

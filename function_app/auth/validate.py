@@ -5,11 +5,22 @@ through the SWA, so the function checks the user's JWT itself: RS256 signature w
 tenant's discovery metadata, issuer (v2 `{AUTHORITY_HOST}/{tid}/v2.0` or v1 `https://sts.windows.net/{tid}/`,
 `tid` a GUID equal to the `tid` claim), audience (`{clientId}` or `api://{clientId}`), `exp`/`nbf` with 60 s
 leeway, `scp` containing the API scope, `oid`, and the tenant and client-app allow-lists.
+
+A caller sends the same token with every request until it renews it, so successful results are kept in a
+bounded LRU keyed by the SHA-256 of the exact token string, each until min(the token's `exp`, 5 minutes after
+it was validated): within that window a repeat costs a hash and a dictionary lookup instead of an RS256
+verification. `exp` is re-checked on every hit (no leeway: after `exp` the token goes through full validation
+again, which applies the leeway), the allow-lists are re-checked too, and failures are never cached, so a
+token that was once rejected is validated again in full every time.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import jwt
 
@@ -22,6 +33,8 @@ ALGORITHMS = ("RS256",)
 # JOSE headers that would let the token choose its own verification key (or demand semantics we don't implement).
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "crit")
 NON_SECRET_CLAIMS = ("aud", "iss", "tid", "oid", "scp", "azp", "appid", "ver", "exp", "nbf", "iat")
+VALIDATION_CACHE_MAX_AGE_SECONDS = 300.0
+VALIDATION_CACHE_MAX_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -54,11 +67,65 @@ def _not_ours(header_name: str, user_token_header: str, why: str) -> InvalidToke
         f"Bearer <token>'.")
 
 
+class ValidatedTokens:
+    """Successful validations by SHA-256 of the token: a bounded, thread-safe LRU with per-entry expiry."""
+
+    def __init__(self, max_entries: int = VALIDATION_CACHE_MAX_ENTRIES,
+                 max_age_seconds: float = VALIDATION_CACHE_MAX_AGE_SECONDS,
+                 clock: Callable[[], float] | None = None) -> None:
+        self._max_entries = max(0, max_entries)
+        self._max_age = max_age_seconds
+        self._clock = clock
+        self._entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.time()
+
+    @staticmethod
+    def digest(token: str) -> bytes | None:
+        # A JWT is ASCII; anything else is never cached (and can't make encoding fail).
+        return hashlib.sha256(token.encode("ascii")).digest() if token.isascii() else None
+
+    def get(self, digest: bytes) -> Principal | None:
+        now = self._now()
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            valid_until, principal = entry
+            # `valid_until` <= the token's exp, so this re-checks exp on every hit.
+            if now >= valid_until or now >= principal.expires_at:
+                del self._entries[digest]
+                return None
+            self._entries.move_to_end(digest)
+            return principal
+
+    def put(self, digest: bytes, principal: Principal) -> None:
+        now = self._now()
+        valid_until = min(float(principal.expires_at), now + self._max_age)
+        if valid_until <= now or self._max_entries == 0:
+            return  # inside the leeway after exp: validate in full every time
+        with self._lock:
+            self._entries[digest] = (valid_until, principal)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class TokenValidator:
-    def __init__(self, settings: Settings, jwks: JwksCache) -> None:
+    def __init__(self, settings: Settings, jwks: JwksCache, *, cache: ValidatedTokens | None = None) -> None:
         self._settings = settings
         self._jwks = jwks
         self._audiences = (settings.api_client_id, f"api://{settings.api_client_id}")
+        self._validated = cache if cache is not None else ValidatedTokens()
 
     @property
     def jwks(self) -> JwksCache:
@@ -68,6 +135,24 @@ class TokenValidator:
         return (f"{self._settings.authority_host}/{tenant_id}/v2.0", f"https://sts.windows.net/{tenant_id}/")
 
     def validate(self, token: str, header_name: str) -> Principal:
+        digest = ValidatedTokens.digest(token)
+        if digest is not None:
+            cached = self._validated.get(digest)
+            if cached is not None and self._allowed(cached):
+                return cached
+        principal = self._validate(token, header_name)  # raises for any failure: nothing is cached then
+        if digest is not None:
+            self._validated.put(digest, principal)
+        return principal
+
+    def _allowed(self, principal: Principal) -> bool:
+        """The allow-lists, again, for a cached result (they are static per process; this is cheap insurance)."""
+        settings = self._settings
+        if principal.tenant_id not in settings.allowed_tenants:
+            return False
+        return settings.allowed_client_apps is None or principal.client_app_id in settings.allowed_client_apps
+
+    def _validate(self, token: str, header_name: str) -> Principal:
         settings = self._settings
         try:
             header = jwt.get_unverified_header(token)

@@ -33,7 +33,7 @@ from aiohttp import web
 from localdev.host.authsettings import AuthSettings
 from localdev.host.problems import problem_response
 from localdev.host.principal import auth_me_entry, principal_headers, strip_platform_headers
-from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, missing_token
+from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, Validated, missing_token
 
 log = logging.getLogger("localdev.host.easyauth")
 
@@ -98,12 +98,24 @@ class EasyAuth:
 
     async def authenticate(self, headers: Mapping[str, str]) -> dict[str, Any] | None:
         """Claims for a valid bearer token, None without one; raises Rejection / KeysUnavailable."""
+        entry = await self._validated(headers)
+        return None if entry is None else entry.claims
+
+    async def _validated(self, headers: Mapping[str, str]) -> Validated | None:
         if not self.settings.aad_enabled:
             return None
         token = bearer_token(headers)
         if token is None:
             return None
-        return await self.validator.validate(token)
+        return await self.validator.validated(token)
+
+    @staticmethod
+    def _principal_headers(entry: Validated) -> dict[str, str]:
+        # Built once per cached token (base64 JSON of every claim), like the validation itself.
+        built = entry.derived.get("principal_headers")
+        if built is None:
+            built = entry.derived["principal_headers"] = principal_headers(entry.claims)
+        return built
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -118,19 +130,19 @@ class EasyAuth:
             return await handler(request.clone(headers=headers))
         excluded = self.settings.is_excluded(path)
         try:
-            claims = await self.authenticate(headers)
+            entry = await self._validated(headers)
         except Rejection as rejection:
             if not excluded:
                 log.info("rejected %s %s: %s", request.method, path, rejection.code)
                 return rejection_response(rejection)
-            claims = None
+            entry = None
         except KeysUnavailable as exc:
             if not excluded:
                 log.warning("cannot validate tokens: %s", exc)
                 return keys_unavailable_response()
-            claims = None
-        if claims is not None:
-            headers.update(principal_headers(claims))
+            entry = None
+        if entry is not None:
+            headers.update(self._principal_headers(entry))
         elif self.enforcing and not excluded:
             return self._unauthenticated(request)
         return await handler(request.clone(headers=headers))

@@ -2,8 +2,11 @@
 
 Signing keys come from the issuer's OpenID discovery document (`{issuer}/.well-known/openid-configuration`
 → `jwks_uri`), fetched lazily on the first token (so the host starts before the identity provider does) and
-kept; an unknown `kid` triggers one refetch, rate limited. Validated tokens are remembered by SHA-256 digest
-until they expire, so a caller reusing its token costs one dictionary lookup. Checks: RS256 signature, issuer
+kept; an unknown `kid` triggers one refetch, rate limited. Successful validations are remembered in a bounded
+LRU keyed by the SHA-256 of the exact token string, each until min(the token's `exp`, 5 minutes after it was
+validated), with `exp` re-checked on every hit; rejections are never remembered. So a caller reusing its
+token costs a hash and a dictionary lookup, and what the middleware derives from the claims (the principal
+headers) is computed once per cached token too. Checks: RS256 signature, issuer
 (the configured v2 issuer or the tenant's v1 `https://sts.windows.net/{tid}/`), `exp`/`nbf` with a small
 leeway, audience, and the default authorization policy (allowed client applications via `azp`/`appid`,
 allowed identities via `oid`).
@@ -16,8 +19,9 @@ import logging
 import os
 import ssl
 import time
-from dataclasses import dataclass
-from typing import Any, Mapping
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import aiohttp
 import jwt
@@ -30,6 +34,7 @@ log = logging.getLogger("localdev.host.easyauth")
 LEEWAY_SECONDS = 60
 JWKS_MAX_AGE_SECONDS = 3600
 CACHE_MAX_ENTRIES = 10_000
+CACHE_MAX_AGE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,55 @@ def invalid_token(detail: str) -> Rejection:
 def forbidden(detail: str) -> Rejection:
     # App Service answers 403 when a valid token fails the authorization policy.
     return Rejection(403, "invalid_token", "Caller not allowed", detail)
+
+
+@dataclass
+class Validated:
+    """A successful validation: the claims, and a place for callers to keep what they derive from them."""
+
+    claims: dict[str, Any]
+    valid_until: float
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+class ValidatedTokens:
+    """Successful validations by token digest: bounded LRU, per-entry expiry. Used from one event loop."""
+
+    def __init__(self, max_entries: int = CACHE_MAX_ENTRIES, max_age_seconds: float = CACHE_MAX_AGE_SECONDS,
+                 clock: Callable[[], float] | None = None) -> None:
+        self._max_entries = max(0, max_entries)
+        self._max_age = max_age_seconds
+        self._clock = clock
+        self._entries: OrderedDict[bytes, Validated] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else time.time()
+
+    def get(self, digest: bytes) -> Validated | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        # valid_until <= exp, so this re-checks exp on every hit.
+        if self.now() >= entry.valid_until:
+            del self._entries[digest]
+            return None
+        self._entries.move_to_end(digest)
+        return entry
+
+    def put(self, digest: bytes, claims: dict[str, Any]) -> Validated:
+        now = self.now()
+        exp = claims.get("exp")
+        valid_until = min(float(exp), now + self._max_age) if isinstance(exp, (int, float)) else now
+        entry = Validated(claims, valid_until)
+        if valid_until > now and self._max_entries > 0:  # inside the leeway after exp: never cached
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        return entry
 
 
 class KeysUnavailable(Exception):
@@ -146,42 +200,28 @@ class TokenValidator:
     """Validates bearer tokens against one AuthSettings; thread-unsafe by design (one event loop)."""
 
     def __init__(self, settings: AuthSettings, environ: Mapping[str, str] | None = None, *,
-                 keys: SigningKeys | None = None) -> None:
+                 keys: SigningKeys | None = None, cache: ValidatedTokens | None = None) -> None:
         env = os.environ if environ is None else environ
         self.settings = settings
         refetch = float(env.get("LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS", "2"))
         self.keys = keys or SigningKeys(settings.issuer, ssl_context(env), min_refetch_seconds=refetch)
-        self._cache: dict[bytes, tuple[float, dict[str, Any]]] = {}
+        self.cache = cache if cache is not None else ValidatedTokens()
 
     async def close(self) -> None:
         await self.keys.close()
 
     async def validate(self, token: str) -> dict[str, Any]:
         """The token's claims, or raises Rejection (or KeysUnavailable)."""
-        digest = hashlib.sha256(token.encode("utf-8")).digest()
-        cached = self._cache.get(digest)
-        now = time.time()
-        if cached is not None:
-            expires_at, claims = cached
-            if now < expires_at:
-                return claims
-            del self._cache[digest]
-        claims = await self._validate(token)
-        self._remember(digest, claims)
-        return claims
+        return (await self.validated(token)).claims
 
-    def _remember(self, digest: bytes, claims: dict[str, Any]) -> None:
-        exp = claims.get("exp")
-        if not isinstance(exp, (int, float)):
-            return
-        if len(self._cache) >= CACHE_MAX_ENTRIES:
-            now = time.time()
-            for key in [k for k, (expires_at, _) in self._cache.items() if expires_at <= now]:
-                del self._cache[key]
-            while len(self._cache) >= CACHE_MAX_ENTRIES:
-                del self._cache[next(iter(self._cache))]
-        # Cached until the moment validation would start failing (exp plus the same leeway).
-        self._cache[digest] = (float(exp) + LEEWAY_SECONDS, claims)
+    async def validated(self, token: str) -> Validated:
+        """Like `validate`, with the cache entry (whose `derived` dict callers may fill)."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        entry = self.cache.get(digest)
+        if entry is not None:
+            return entry
+        claims = await self._validate(token)  # raises on any failure: failures are never cached
+        return self.cache.put(digest, claims)
 
     async def _validate(self, token: str) -> dict[str, Any]:
         settings = self.settings

@@ -283,3 +283,134 @@ def test_concurrent_scopes_for_one_user_keep_both_tokens(idp: FakeIdentityProvid
     for scopes in scope_sets:  # every partition update survived: all three are cache hits now
         client.graph_token(principal(), mint(), scopes)
     assert len(idp.token_requests) == exchanges
+
+
+# -- kept partition apps (one MSAL app per partition, reused while the store holds the same text) ----------------
+
+def count_builds(monkeypatch: pytest.MonkeyPatch, client: OboClient) -> list[int]:
+    builds = [0]
+    real = client._build_app
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        builds[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client, "_build_app", build)
+    return builds
+
+
+def test_a_partition_app_is_built_once_and_reused(monkeypatch: pytest.MonkeyPatch, idp: FakeIdentityProvider,
+                                                  client: OboClient) -> None:
+    builds = count_builds(monkeypatch, client)
+    first = client.graph_token(principal(), mint())
+    assert builds[0] == 2  # the shared HTTP client's first app, then the partition's own
+    for _ in range(10):
+        assert client.graph_token(principal(), mint()) == first
+    assert builds[0] == 2 and idp.obo_count() == 1
+
+
+def test_the_store_stays_the_source_of_truth(monkeypatch: pytest.MonkeyPatch, idp: FakeIdentityProvider,
+                                             client: OboClient, store: MemoryPartitionStore) -> None:
+    builds = count_builds(monkeypatch, client)
+    first = client.graph_token(principal(), mint())
+    key = principal().partition_key
+    # Another instance rewrote the partition (here: its access token has expired): a new app from the new text.
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(store.load(key))
+    for at in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+        cache.modify(msal.TokenCache.CredentialType.ACCESS_TOKEN, at, {"expires_on": str(int(time.time()) - 10)})
+    store.save(key, cache.serialize(), 3600)
+    second = client.graph_token(principal(), mint())
+    assert second != first and builds[0] == 3
+    assert [f["grant_type"][0] for f in idp.token_requests][-1] == "refresh_token"
+    # What this process saved after the refresh is what the kept app holds: reused, no rebuild.
+    assert client.graph_token(principal(), mint()) == second and builds[0] == 3
+    # The partition is gone from the store (expired, deleted by another instance): no kept app answers.
+    store.delete(key)
+    third = client.graph_token(principal(), mint())
+    assert third not in (first, second) and idp.obo_count() == 2
+
+
+def test_forget_drops_the_kept_app(idp: FakeIdentityProvider, client: OboClient) -> None:
+    client.graph_token(principal(), mint())
+    client.forget(principal().partition_key)
+    assert client._apps.get(principal().partition_key) is None
+    client.graph_token(principal(), mint())
+    assert idp.obo_count() == 2
+
+
+def test_kept_apps_are_bounded(monkeypatch: pytest.MonkeyPatch, idp: FakeIdentityProvider,
+                               store: MemoryPartitionStore) -> None:
+    client = OboClient(load_settings(base_env()), store, session=session_with(idp.transport), app_cache_size=2)
+    builds = count_builds(monkeypatch, client)
+    oids = [f"0b6c7d3e-2222-4a4a-9c9c-0000000000{i:02d}" for i in range(3)]
+    for oid in oids:
+        client.graph_token(principal(oid), mint(oid=oid))
+    assert len(client._apps) == 2 and builds[0] == 4
+    assert client._apps.get(principal(oids[0]).partition_key) is None  # least recently used went first
+    assert client.graph_token(principal(oids[0]), mint(oid=oids[0])).startswith(f"graph-token|{oids[0]}|")
+    assert builds[0] == 5 and idp.obo_count() == 3  # rebuilt from the store: silent, no new exchange
+    assert len(client._apps) == 2
+
+
+def test_kept_apps_never_cross_users(idp: FakeIdentityProvider, client: OboClient) -> None:
+    client.graph_token(principal(USER_OID), mint(oid=USER_OID))
+    client.graph_token(principal(OTHER_OID), mint(oid=OTHER_OID))
+    for oid, other in ((USER_OID, OTHER_OID), (OTHER_OID, USER_OID)):
+        entry = client._apps.get(principal(oid).partition_key)
+        assert entry is not None and entry.key == principal(oid).partition_key
+        homes = {a["home_account_id"] for a in entry.app.get_accounts()}
+        assert homes == {f"{oid}.{TENANT}"}
+        assert other not in entry.cache.serialize()
+    assert client.graph_token(principal(USER_OID), mint(oid=USER_OID)).startswith(f"graph-token|{USER_OID}|")
+    assert client.graph_token(principal(OTHER_OID), mint(oid=OTHER_OID)).startswith(f"graph-token|{OTHER_OID}|")
+
+
+def test_a_failed_exchange_keeps_no_app(idp: FakeIdentityProvider, client: OboClient) -> None:
+    client.warm_up()
+    idp.fail_with.append(Reply(400, {"error": "invalid_grant", "error_codes": [50013],
+                                     "error_description": "AADSTS50013: Assertion failed signature validation."}))
+    with pytest.raises(InvalidToken):
+        client.graph_token(principal(), mint())
+    assert len(client._apps) == 0
+    # A new assertion (MSAL replays an identical request's 400 for 60 s).
+    assert client.graph_token(principal(), mint(name="Ana again")).startswith("graph-token|")
+    assert len(client._apps) == 1
+
+
+def test_a_failed_refresh_drops_the_kept_app(idp: FakeIdentityProvider, client: OboClient,
+                                             store: MemoryPartitionStore) -> None:
+    client.graph_token(principal(), mint())
+    key = principal().partition_key
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(store.load(key))
+    for at in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+        cache.modify(msal.TokenCache.CredentialType.ACCESS_TOKEN, at, {"expires_on": str(int(time.time()) - 10)})
+    store.save(key, cache.serialize(), 3600)
+    original = idp.handle
+
+    def broken(request: requests.PreparedRequest) -> Any:
+        if request.url.endswith("/token"):
+            return requests.ConnectionError("connection refused")
+        return original(request)
+
+    idp.transport.handler = broken
+    with pytest.raises(IdentityUnavailable):
+        client.graph_token_silent(key)
+    assert client._apps.get(key) is None
+    idp.transport.handler = original
+    assert client.graph_token_silent(key).startswith("graph-token|")
+
+
+def test_kept_apps_under_concurrent_users(idp: FakeIdentityProvider, store: MemoryPartitionStore) -> None:
+    client = OboClient(load_settings(base_env()), store, session=session_with(idp.transport), app_cache_size=4)
+    oids = [f"0b6c7d3e-3333-4a4a-9c9c-0000000000{i:02d}" for i in range(12)]
+
+    def call(i: int) -> bool:
+        oid = oids[i % len(oids)]
+        return client.graph_token(principal(oid), mint(oid=oid)).startswith(f"graph-token|{oid}|")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(call, range(300)))
+    assert idp.obo_count() == len(oids)
+    assert len(client._apps) <= 4

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from function_app.auth.jwks import FetchError, JwksCache, discovery_urls
-from function_app.auth.validate import TokenValidator
+from function_app.auth.validate import TokenValidator, ValidatedTokens
 from function_app.errors import IdentityUnavailable, InsufficientScope, InvalidToken, TokenExpired
 from function_app.settings import load_settings
 from tests.unit.function_app.support import (API, AUTHORITY_HOST, SPA, TENANT, USER_OID, base_env, jwk, mint,
@@ -45,11 +45,12 @@ class Clock:
         return self.now
 
 
-def make_validator(fetcher: FakeFetcher | None = None, clock: Clock | None = None, **env: str):
+def make_validator(fetcher: FakeFetcher | None = None, clock: Clock | None = None,
+                   results: ValidatedTokens | None = None, **env: str):
     settings = load_settings(base_env(**env))
     jwks = JwksCache(discovery_urls(settings.authority_host, settings.tenant_id), fetcher or FakeFetcher(),
                      clock=clock or Clock())
-    return TokenValidator(settings, jwks)
+    return TokenValidator(settings, jwks, cache=results)
 
 
 def test_valid_v2_token() -> None:
@@ -269,7 +270,7 @@ def test_cold_cache_fetch_failure_is_identity_unavailable() -> None:
 
 def test_expired_keys_keep_working_while_the_provider_is_down() -> None:
     fetcher, clock = FakeFetcher(), Clock()
-    validator = make_validator(fetcher, clock)
+    validator = make_validator(fetcher, clock, results=ValidatedTokens(max_entries=0))  # every call reaches JWKS
     validator.validate(mint(), "Authorization")
     fetcher.down = True
     clock.now += 25 * 3600
@@ -281,3 +282,171 @@ def test_expired_keys_keep_working_while_the_provider_is_down() -> None:
     clock.now += 61
     validator.validate(mint(), "Authorization")
     assert len(fetcher.calls) > len(calls)
+
+
+# -- cache of successful validations ---------------------------------------------------------------------------
+
+class CountingDecode:
+    """Counts signature verifications (jwt.decode with a key) made by the validator."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.verified = 0
+        real = jwt.decode
+
+        def decode(token: str, key: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if key is not None:
+                self.verified += 1
+            return real(token, key, *args, **kwargs)
+
+        monkeypatch.setattr(jwt, "decode", decode)
+
+
+def test_a_repeated_token_is_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = CountingDecode(monkeypatch)
+    validator = make_validator()
+    token = mint()
+    first = validator.validate(token, "Authorization")
+    for _ in range(5):
+        assert validator.validate(token, "X-User-Authorization") is first
+    assert counter.verified == 1
+
+
+def test_cached_results_expire_after_the_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = CountingDecode(monkeypatch)
+    now = [time.time()]
+    validator = make_validator(results=ValidatedTokens(max_age_seconds=300, clock=lambda: now[0]))
+    token = mint()
+    validator.validate(token, "Authorization")
+    now[0] += 299
+    validator.validate(token, "Authorization")
+    assert counter.verified == 1
+    now[0] += 2
+    validator.validate(token, "Authorization")  # older than 5 minutes: validated in full again
+    assert counter.verified == 2
+
+
+def test_cached_results_end_at_the_tokens_exp(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = CountingDecode(monkeypatch)
+    real_now = int(time.time())
+    now = [float(real_now)]
+    results = ValidatedTokens(max_age_seconds=300, clock=lambda: now[0])
+    validator = make_validator(results=results)
+    token = mint(exp=real_now + 30)
+    validator.validate(token, "Authorization")
+    now[0] += 29
+    validator.validate(token, "Authorization")
+    assert counter.verified == 1
+    now[0] += 1  # at exp: the cached result is gone; PyJWT (real clock, 60 s leeway) decides again
+    validator.validate(token, "Authorization")
+    assert counter.verified == 2
+    assert len(results) == 0  # not re-cached: its exp has passed by the cache's clock
+    validator.validate(token, "Authorization")
+    assert counter.verified == 3
+
+
+def test_a_token_inside_the_leeway_after_exp_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = CountingDecode(monkeypatch)
+    results = ValidatedTokens()
+    validator = make_validator(results=results)
+    token = mint(exp=int(time.time()) - 10)  # expired, still accepted with the 60 s leeway
+    validator.validate(token, "Authorization")
+    validator.validate(token, "Authorization")
+    assert counter.verified == 2
+    assert len(results) == 0
+
+
+def test_the_cache_is_bounded_and_least_recently_used_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = CountingDecode(monkeypatch)
+    results = ValidatedTokens(max_entries=2)
+    validator = make_validator(results=results)
+    a, b, c = (mint(oid=oid) for oid in ("00000000-0000-0000-0000-00000000000a",
+                                         "00000000-0000-0000-0000-00000000000b",
+                                         "00000000-0000-0000-0000-00000000000c"))
+    validator.validate(a, "Authorization")
+    validator.validate(b, "Authorization")
+    validator.validate(a, "Authorization")  # a is now the most recently used
+    validator.validate(c, "Authorization")  # evicts b
+    assert len(results) == 2 and counter.verified == 3
+    validator.validate(a, "Authorization")
+    assert counter.verified == 3
+    validator.validate(b, "Authorization")
+    assert counter.verified == 4
+
+
+def test_cached_results_never_cross_users_or_tokens() -> None:
+    validator = make_validator()
+    ana = mint()
+    other_oid = "00000000-0000-0000-0000-0000000000bb"
+    bob = mint(oid=other_oid)
+    assert validator.validate(ana, "Authorization").object_id == USER_OID
+    assert validator.validate(bob, "Authorization").object_id == other_oid
+    assert validator.validate(ana, "Authorization").object_id == USER_OID
+    # Ana's claims with a signature that doesn't match: a different string, so a full (failing) validation.
+    header, payload, signature = ana.split(".")
+    forged = ".".join((header, mint(oid=other_oid).split(".")[1], signature))
+    with pytest.raises(InvalidToken):
+        validator.validate(forged, "Authorization")
+    tampered = ana[:-4] + ("AAAA" if not ana.endswith("AAAA") else "BBBB")
+    with pytest.raises(InvalidToken):
+        validator.validate(tampered, "Authorization")
+
+
+def test_failures_are_never_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = CountingDecode(monkeypatch)
+    results = ValidatedTokens()
+    validator = make_validator(results=results)
+    bad = mint(kid="k1", key=private_key("k2"))  # signed by a key the tenant doesn't publish under k1
+    for _ in range(3):
+        with pytest.raises(InvalidToken):
+            validator.validate(bad, "Authorization")
+    assert counter.verified == 3 and len(results) == 0
+    for _ in range(2):
+        with pytest.raises(InsufficientScope):
+            validator.validate(mint(scp="User.Read"), "Authorization")
+    assert len(results) == 0
+
+
+def test_a_failure_while_keys_are_unavailable_is_not_remembered() -> None:
+    fetcher, clock = FakeFetcher(), Clock()
+    fetcher.down = True
+    validator = make_validator(fetcher, clock)
+    token = mint()
+    with pytest.raises(IdentityUnavailable):
+        validator.validate(token, "Authorization")
+    fetcher.down = False
+    clock.now += 400  # past the JWKS cache's own retry back-off
+    assert validator.validate(token, "Authorization").object_id == USER_OID
+
+
+def test_cached_results_still_respect_the_allow_lists() -> None:
+    # The allow-lists are static per process; a shared cache shows the re-check on every hit.
+    results = ValidatedTokens()
+    token = mint(tid=OTHER_TENANT, iss=f"{AUTHORITY_HOST}/{OTHER_TENANT}/v2.0")
+    lenient = make_validator(results=results, ALLOWED_TENANTS=f"{TENANT},{OTHER_TENANT}")
+    assert lenient.validate(token, "Authorization").tenant_id == OTHER_TENANT
+    with pytest.raises(InvalidToken):
+        make_validator(results=results).validate(token, "Authorization")
+    with pytest.raises(InvalidToken):
+        make_validator(results=results, ALLOWED_TENANTS=f"{TENANT},{OTHER_TENANT}",
+                       ALLOWED_CLIENT_APPS="006ee29a-d1fb-4ca6-8524-17ac2a0a53a7").validate(token, "Authorization")
+
+
+def test_non_ascii_tokens_are_validated_without_caching() -> None:
+    results = ValidatedTokens()
+    validator = make_validator(results=results)
+    with pytest.raises(InvalidToken):
+        validator.validate(mint() + "\u00e9", "Authorization")
+    assert len(results) == 0
+
+
+def test_concurrent_validations_of_many_tokens_stay_consistent() -> None:
+    validator = make_validator(results=ValidatedTokens(max_entries=8))
+    oids = [f"00000000-0000-0000-0000-{i:012x}" for i in range(24)]
+    tokens = {oid: mint(oid=oid) for oid in oids}
+
+    def check(i: int) -> bool:
+        oid = oids[i % len(oids)]
+        return validator.validate(tokens[oid], "Authorization").object_id == oid
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(check, range(400)))

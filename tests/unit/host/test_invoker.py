@@ -74,3 +74,65 @@ def test_invoker_passes_bindings_and_context_to_sync_and_async_functions() -> No
         invoker.shutdown()
     assert seen["sync"] == ("GET", "value-for-durableClient", "f")
     assert seen["async"] == ("GET", "value-for-durableClient")
+
+
+def test_sync_functions_time_out_raise_and_run_at_most_max_workers_at_once() -> None:
+    import threading
+    import time
+
+    from localdev.host.invoker import FunctionTimeout
+
+    running, peak, lock = [0], [0], threading.Lock()
+    release = threading.Event()
+
+    def slow(req):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.05)
+            return func.HttpResponse("ok")
+        finally:
+            with lock:
+                running[0] -= 1
+
+    def failing(req):
+        raise ValueError("boom")
+
+    def stuck(req):
+        release.wait(5)
+        return func.HttpResponse("late")
+
+    request = build_http_request("GET", "http://h/api/f", {}, {}, {}, b"")
+
+    async def run() -> None:
+        invoker = Invoker(max_workers=3)
+        try:
+            responses = await asyncio.gather(*[invoker.invoke(_function(slow, is_async=False), request)
+                                               for _ in range(12)])
+            assert [r.status for r in responses] == [200] * 12
+            with pytest.raises(ValueError, match="boom"):
+                await invoker.invoke(_function(failing, is_async=False), request)
+        finally:
+            invoker.shutdown()
+        timed = Invoker(max_workers=2, timeout=0.1)
+        try:
+            started = time.perf_counter()
+            with pytest.raises(FunctionTimeout):
+                await timed.invoke(_function(stuck, is_async=False), request)
+            assert time.perf_counter() - started < 2
+            release.set()
+            assert (await timed.invoke(_function(slow, is_async=False), request)).status == 200
+        finally:
+            timed.shutdown()
+
+    asyncio.run(run())
+    assert 1 <= peak[0] <= 3
+
+
+def test_a_shut_down_invoker_refuses_new_calls() -> None:
+    invoker = Invoker(max_workers=1)
+    invoker.shutdown()
+    request = build_http_request("GET", "http://h/api/f", {}, {}, {}, b"")
+    with pytest.raises(RuntimeError):
+        asyncio.run(invoker.invoke(_function(lambda req: func.HttpResponse("ok"), is_async=False), request))

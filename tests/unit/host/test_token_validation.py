@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -10,7 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from localdev.host.authsettings import AuthSettings
-from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator
+import jwt
+
+from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, ValidatedTokens
 from tests.integration.host.issuer import API_CLIENT_ID, SPA_CLIENT_ID, USER_OID, LocalIssuer
 
 REPO_AUTH_SETTINGS = Path(__file__).resolve().parents[3] / "infra" / "auth" / "authsettings.json"
@@ -23,9 +26,9 @@ def issuer() -> Iterator[LocalIssuer]:
     server.stop()
 
 
-def _validator(issuer: LocalIssuer, **env: str) -> TokenValidator:
+def _validator(issuer: LocalIssuer, cache: ValidatedTokens | None = None, **env: str) -> TokenValidator:
     environ = {**issuer.env(), **env}
-    return TokenValidator(AuthSettings.load(REPO_AUTH_SETTINGS, environ), environ)
+    return TokenValidator(AuthSettings.load(REPO_AUTH_SETTINGS, environ), environ, cache=cache)
 
 
 def _validate(validator: TokenValidator, *tokens: str) -> list[Any]:
@@ -124,3 +127,106 @@ def test_allowed_identities_policy(tmp_path: Path, issuer: LocalIssuer) -> None:
     validator = TokenValidator(AuthSettings.load(path, issuer.env()), issuer.env())
     (result,) = _validate(validator, issuer.mint())
     assert isinstance(result, Rejection) and result.status == 403
+
+
+# -- cache of successful validations ---------------------------------------------------------------------------
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many signature verifications (jwt.decode with a key) ran."""
+    count = [0]
+    real = jwt.decode
+
+    def decode(token: str, key: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if key is not None:
+            count[0] += 1
+        return real(token, key, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", decode)
+    return count
+
+
+def test_a_repeated_token_is_verified_once(issuer: LocalIssuer, verifications: list[int]) -> None:
+    token = issuer.mint()
+    results = _validate(_validator(issuer), token, token, token)
+    assert results[0] is results[1] is results[2]
+    assert verifications[0] == 1
+
+
+def test_cached_results_live_at_most_the_max_age_and_never_past_exp(issuer: LocalIssuer,
+                                                                    verifications: list[int]) -> None:
+    now = [time.time()]
+    cache = ValidatedTokens(max_age_seconds=300, clock=lambda: now[0])
+    validator = _validator(issuer, cache)
+    long_lived, short_lived = issuer.mint(), issuer.mint(lifetime=20, name="short")
+
+    async def run() -> None:
+        try:
+            await validator.validate(long_lived)
+            await validator.validate(short_lived)
+            now[0] += 19
+            await validator.validate(long_lived)
+            await validator.validate(short_lived)
+            assert verifications[0] == 2
+            now[0] += 2  # past the short token's exp: validated in full again (and accepted within the leeway)
+            await validator.validate(long_lived)
+            await validator.validate(short_lived)
+            assert verifications[0] == 3
+            await validator.validate(short_lived)  # inside the leeway after exp: never cached
+            assert verifications[0] == 4
+            now[0] += 300  # past the max age
+            await validator.validate(long_lived)
+            assert verifications[0] == 5
+        finally:
+            await validator.close()
+
+    asyncio.run(run())
+
+
+def test_the_cache_is_bounded(issuer: LocalIssuer, verifications: list[int]) -> None:
+    cache = ValidatedTokens(max_entries=2)
+    a, b, c = (issuer.mint(name=name) for name in "abc")
+    _validate(_validator(issuer, cache), a, b, a, c, a, b)
+    assert len(cache) == 2
+    assert verifications[0] == 4  # a, b, c, then b again (evicted by c; a was used more recently)
+
+
+def test_results_never_cross_tokens(issuer: LocalIssuer) -> None:
+    other_oid = "00000000-0000-0000-0000-0000000000bb"
+    mine, theirs = issuer.mint(), issuer.mint(oid=other_oid)
+    header, _, signature = mine.split(".")
+    spliced = ".".join((header, theirs.split(".")[1], signature))  # their claims under my signature
+    results = _validate(_validator(issuer), mine, theirs, spliced, mine)
+    assert results[0]["oid"] == USER_OID and results[1]["oid"] == other_oid
+    assert isinstance(results[2], Rejection) and results[2].code == "invalid_token"
+    assert results[3]["oid"] == USER_OID
+
+
+def test_rejections_are_never_cached(issuer: LocalIssuer, verifications: list[int]) -> None:
+    cache = ValidatedTokens()
+    foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged, expired = issuer.mint(key=foreign), issuer.mint(exp=1_000_000)
+    results = _validate(_validator(issuer, cache), forged, forged, expired, expired)
+    assert all(isinstance(r, Rejection) for r in results)
+    assert verifications[0] == 4 and len(cache) == 0
+
+
+def test_a_key_outage_is_not_remembered(issuer: LocalIssuer) -> None:
+    token = issuer.mint()
+    validator = _validator(issuer, LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS="0")
+
+    async def run() -> tuple[Any, Any]:
+        try:
+            issuer.jwks_status = 500
+            try:
+                await validator.validate(token)
+            except KeysUnavailable as exc:
+                first: Any = exc
+            finally:
+                issuer.jwks_status = 200
+            return first, await validator.validate(token)
+        finally:
+            await validator.close()
+
+    first, second = asyncio.run(run())
+    assert isinstance(first, KeysUnavailable) and second["oid"] == USER_OID
