@@ -17,14 +17,6 @@ def product_host(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
     handle.stop()
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
 def spa_headers(emulator: Any, user: str = "mira.okafor@larkspur.example") -> dict[str, str]:
     env = emulator_app_env(emulator)
     token = emulator.mint(user=user, client_id=env["SPA_CLIENT_ID"], audience=env["API_CLIENT_ID"],

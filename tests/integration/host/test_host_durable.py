@@ -3,23 +3,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 import requests
 
 from tests.fixtures.host import AUTH_SETTINGS, start_host
 from tests.integration.host.issuer import LocalIssuer
 
 APP = Path(__file__).parent / "apps" / "durable"
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
 
 
 def _wait_for_completion(http: requests.Session, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -29,14 +29,6 @@ def host(issuer: LocalIssuer) -> Iterator[HostHandle]:
     handle.stop()
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

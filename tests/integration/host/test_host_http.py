@@ -23,14 +23,6 @@ def host() -> Iterator[HostHandle]:
     handle.stop()
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
 def test_prints_url_and_functions(host: HostHandle) -> None:
     assert host.url.startswith("http://127.0.0.1:")
     names = {f["name"] for f in host.functions}

@@ -15,14 +15,6 @@ from tests.fixtures.host import AUTH_SETTINGS, HostHandle, emulator_app_env, sta
 BASIC_APP = Path(__file__).parent / "apps" / "basic"
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
 def _user_token(emulator: Any, **extra: Any) -> str:
     env = emulator_app_env(emulator)
     body = {"user": emulator.config["users"][0]["upn"], "client_id": env["SPA_CLIENT_ID"],
