@@ -24,7 +24,7 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-# The get-profile engineer's helpers: one way to mint a token for this API across the suite.
+# The function app tests' helpers: one way to mint a token for this API across the suite.
 from tests.integration.function_app.test_profile_api import LENA, MIRA, OBO_GRANT, SAM, user_token  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
