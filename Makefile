@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 VENDOR_STAMP := static_frontend/vendor/.vendored
 
-.PHONY: setup run test test-fast bench fuzz soak trust-ca clean system-packages certs
+.PHONY: setup run test test-fast bench fuzz soak trust-ca clean system-packages browser certs
 
-setup: system-packages $(STAMP) $(NODE_STAMP) $(VENDOR_STAMP) certs
+setup: system-packages $(STAMP) browser $(NODE_STAMP) $(VENDOR_STAMP) certs
 
 system-packages:
 	@./scripts/ensure-system-packages.sh
@@ -27,6 +27,9 @@ $(NODE_STAMP): package.json package-lock.json
 $(VENDOR_STAMP): $(NODE_STAMP) static_frontend/scripts/vendor.mjs
 	@npm run --silent vendor
 	@touch $@
+
+browser: $(STAMP)
+	@./scripts/ensure-browser.sh $(PY)
 
 certs: $(STAMP)
 	@$(PY) -m localdev certs

@@ -20,3 +20,16 @@ def test_missing_chromium_fails_with_what_to_install(monkeypatch, tmp_path):
 def test_configured_chromium_is_used(monkeypatch):
     monkeypatch.delenv("CHROMIUM_PATH", raising=False)
     assert chromium_executable() == "/usr/bin/chromium"
+
+
+def test_playwrights_own_chromium_is_found_without_a_system_one(monkeypatch, tmp_path):
+    from tests.fixtures import stack
+
+    monkeypatch.delenv("CHROMIUM_PATH", raising=False)
+    monkeypatch.setattr(stack, "SYSTEM_CHROMIUM", str(tmp_path / "no-system-chromium"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    downloaded = tmp_path / ".cache" / "ms-playwright" / "chromium-1200" / "chrome-linux64" / "chrome"
+    downloaded.parent.mkdir(parents=True)
+    downloaded.write_text("#!/bin/sh\n")
+    downloaded.chmod(0o755)
+    assert chromium_executable() == str(downloaded)

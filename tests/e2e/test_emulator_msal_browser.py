@@ -14,15 +14,13 @@ from aiohttp import web
 from playwright.sync_api import expect, sync_playwright
 
 from tests.fixtures.emulator import Emulator
+from tests.fixtures.stack import CHROMIUM_ARGS, chromium_executable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).with_name("pages")
 MSAL_LIB = REPO_ROOT / "node_modules" / "@azure" / "msal-browser" / "lib"
 MSAL_UMD = MSAL_LIB / "msal-browser.min.js"
 MSAL_BRIDGE = MSAL_LIB / "redirect-bridge" / "msal-redirect-bridge.min.js"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +117,7 @@ def page(site: StaticSite, tmp_path: Path) -> Iterator[object]:
         (profile / "Default" / "Preferences").write_text(json.dumps(
             {"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}}))
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, args=LAUNCH_ARGS, ignore_https_errors=True)
+            str(profile), executable_path=chromium_executable(), args=CHROMIUM_ARGS, ignore_https_errors=True)
         tab = context.pages[0] if context.pages else context.new_page()
         tab.set_default_timeout(20_000)
         try:
