@@ -110,8 +110,8 @@ def test_ensure_refreshable_and_silent_only(idp: FakeIdentityProvider, client: O
     assert idp.obo_count() == 1
 
 
-def test_silent_only_raises_when_the_refresh_token_is_refused(idp: FakeIdentityProvider, client: OboClient,
-                                                              store: MemoryPartitionStore) -> None:
+def partition_with_only_a_refresh_token(client: OboClient, store: MemoryPartitionStore) -> str:
+    """Fill the user's partition by OBO, then drop its access tokens so the next silent call must refresh."""
     client.ensure_refreshable(principal(), mint(), ["User.Read"])
     key = principal().partition_key
     cache = msal.SerializableTokenCache()
@@ -119,6 +119,12 @@ def test_silent_only_raises_when_the_refresh_token_is_refused(idp: FakeIdentityP
     for at in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
         cache.remove_at(at)
     store.save(key, cache.serialize(), 3600)
+    return key
+
+
+def test_silent_only_raises_when_the_refresh_token_is_refused(idp: FakeIdentityProvider, client: OboClient,
+                                                              store: MemoryPartitionStore) -> None:
+    key = partition_with_only_a_refresh_token(client, store)
     idp.fail_with.append(Reply(400, {"error": "invalid_grant", "error_codes": [700082],
                                      "error_description": "AADSTS700082: The refresh token has expired"}))
     with pytest.raises(InteractionRequired):
@@ -259,13 +265,7 @@ def test_single_flight_shares_the_leaders_error(idp: FakeIdentityProvider, clien
 
 def test_concurrent_silent_refreshes_for_one_user_make_one_refresh(idp: FakeIdentityProvider, client: OboClient,
                                                                    store: MemoryPartitionStore) -> None:
-    client.ensure_refreshable(principal(), mint(), ["User.Read"])
-    key = principal().partition_key
-    cache = msal.SerializableTokenCache()
-    cache.deserialize(store.load(key))
-    for at in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
-        cache.remove_at(at)
-    store.save(key, cache.serialize(), 3600)
+    key = partition_with_only_a_refresh_token(client, store)
     idp.token_delay = 0.2
     with ThreadPoolExecutor(max_workers=10) as pool:
         tokens = list(pool.map(lambda _: client.graph_token_silent(key, ["User.Read"]), range(10)))
