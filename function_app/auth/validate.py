@@ -16,9 +16,7 @@ token that was once rejected is validated again in full every time.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,6 +24,7 @@ import jwt
 
 from ..errors import InsufficientScope, InvalidToken, TokenExpired
 from ..settings import GUID_RE, Settings
+from ..token_cache.l1 import LruTtlCache
 from .jwks import JwksCache
 
 LEEWAY_SECONDS = 60
@@ -68,22 +67,17 @@ def _not_ours(header_name: str, user_token_header: str, why: str) -> InvalidToke
 
 
 class ValidatedTokens:
-    """Successful validations by SHA-256 of the token: a bounded, thread-safe LRU with per-entry expiry."""
+    """Successful validations by SHA-256 of the token, each kept until min(token exp, max age)."""
 
     def __init__(self, max_entries: int = VALIDATION_CACHE_MAX_ENTRIES,
                  max_age_seconds: float = VALIDATION_CACHE_MAX_AGE_SECONDS,
                  clock: Callable[[], float] | None = None) -> None:
-        self._max_entries = max(0, max_entries)
-        self._max_age = max_age_seconds
-        self._clock = clock
-        self._entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._clock = clock or time.time  # wall clock: entries are measured against the token's exp
+        self._entries: LruTtlCache[bytes, Principal] = LruTtlCache(max(0, max_entries), max_age_seconds,
+                                                                   clock=self._clock)
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def _now(self) -> float:
-        return self._clock() if self._clock is not None else time.time()
 
     @staticmethod
     def digest(token: str) -> bytes | None:
@@ -91,33 +85,14 @@ class ValidatedTokens:
         return hashlib.sha256(token.encode("ascii")).digest() if token.isascii() else None
 
     def get(self, digest: bytes) -> Principal | None:
-        now = self._now()
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None:
-                return None
-            valid_until, principal = entry
-            # `valid_until` <= the token's exp, so this re-checks exp on every hit.
-            if now >= valid_until or now >= principal.expires_at:
-                del self._entries[digest]
-                return None
-            self._entries.move_to_end(digest)
-            return principal
+        return self._entries.get(digest)  # an entry never outlives its token's exp (see `put`)
 
     def put(self, digest: bytes, principal: Principal) -> None:
-        now = self._now()
-        valid_until = min(float(principal.expires_at), now + self._max_age)
-        if valid_until <= now or self._max_entries == 0:
-            return  # inside the leeway after exp: validate in full every time
-        with self._lock:
-            self._entries[digest] = (valid_until, principal)
-            self._entries.move_to_end(digest)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+        # Inside the leeway after exp the TTL is <= 0 and nothing is kept: such tokens validate in full.
+        self._entries.put(digest, principal, float(principal.expires_at) - self._clock())
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 class TokenValidator:

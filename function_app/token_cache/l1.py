@@ -11,11 +11,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class LruTtlCache:
-    """Thread-safe mapping of str -> str with a size bound (least recently used evicted) and per-entry TTL."""
+class LruTtlCache(Generic[K, V]):
+    """Thread-safe mapping with a size bound (least recently used evicted) and per-entry TTL."""
 
     def __init__(self, max_entries: int, ttl_seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if max_entries < 0:
@@ -25,14 +29,14 @@ class LruTtlCache:
         self._max = max_entries
         self._ttl = ttl_seconds
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return self._max > 0 and self._ttl > 0
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: K) -> V | None:
         now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
@@ -45,7 +49,7 @@ class LruTtlCache:
             self._entries.move_to_end(key)
             return value
 
-    def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+    def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:
         """Remember `value`; `ttl_seconds` can only shorten the cache-wide TTL (e.g. a partition's own TTL)."""
         if not self.enabled:
             return
@@ -60,7 +64,7 @@ class LruTtlCache:
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
-    def pop(self, key: str) -> None:
+    def pop(self, key: K) -> None:
         with self._lock:
             self._entries.pop(key, None)
 
