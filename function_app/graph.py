@@ -31,7 +31,7 @@ from requests.cookies import RequestsCookieJar
 from .errors import (ApiError, ConsentRequired, GraphThrottled, GraphUnavailable, InteractionRequired, NotFound,
                      PhotoNotFound)
 from .logging_setup import log_event
-from .settings import Settings, get_settings
+from .settings import Settings
 
 PROFILE_FIELDS = ("id", "displayName", "givenName", "surname", "userPrincipalName", "mail", "jobTitle",
                   "officeLocation", "businessPhones", "mobilePhone", "preferredLanguage")
@@ -55,7 +55,8 @@ class _Template:
 
 
 class GraphTokenRejected(GraphUnavailable):
-    """Graph answered 401 to a token we obtained: the cached token is unusable (the caller drops the partition)."""
+    """Graph answered 401 without a claims challenge: the token is unusable (the caller forgets it and retries
+    once with a fresh one)."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,17 @@ class GraphClient:
             session = requests.Session()
             session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32,
                                                                     max_retries=0))
-        # REQUESTS_CA_BUNDLE would otherwise override `verify` (DESIGN.md section 2).
+        # REQUESTS_CA_BUNDLE would otherwise override `verify` (docs/architecture.md, "Platform facts").
         session.trust_env = False
         session.verify = settings.tls_verify
         self._session = session
         self._templates: dict[tuple[Any, ...], _Template] = {}
         self._templates_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled session to Graph (the report's reader shares it)."""
+        return self._session
 
     # -- profile API -------------------------------------------------------------------------------------
 
@@ -286,23 +292,3 @@ def _claims_challenge(www_authenticate: str) -> str | None:
         return base64.b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
-
-
-_lock = threading.Lock()
-_client: GraphClient | None = None
-
-
-def get_graph_client() -> GraphClient:
-    global _client
-    if _client is None:
-        settings = get_settings()
-        with _lock:
-            if _client is None:
-                _client = GraphClient(settings)
-    return _client
-
-
-def reset_graph_client() -> None:
-    global _client
-    with _lock:
-        _client = None

@@ -8,21 +8,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import azure.functions as func
 
+from . import services
 from . import settings as settings_module
 from .auth.extract import AUTHORIZATION, CLIENT_PRINCIPAL_HEADER, TOKEN_STORE_HEADER
-from .auth.request import AuthenticatedRequest, authenticate, get_validator
-from .errors import ApiError, ConsentRequired, Misconfigured, NotFound, http_handler
-from .graph import GraphTokenRejected, get_graph_client
-from .obo import get_obo_client
-from .settings import get_settings
+from .errors import ApiError, Misconfigured, NotFound, http_handler
 
 bp = func.Blueprint()
-
-T = TypeVar("T")
 
 
 def _json(body: Any, status: int = 200, cache: str = "no-store") -> func.HttpResponse:
@@ -30,27 +25,12 @@ def _json(body: Any, status: int = 200, cache: str = "no-store") -> func.HttpRes
                              headers={"Cache-Control": cache})
 
 
-def _with_graph_token(auth: AuthenticatedRequest, call: Callable[[str], T]) -> T:
-    """Run a Graph call with the user's delegated token; if Graph rejects a cached token, re-exchange once."""
-    obo = get_obo_client()
-    token = obo.graph_token(auth.principal, auth.assertion)
-    try:
-        return call(token)
-    except GraphTokenRejected:
-        obo.forget(auth.principal.partition_key)
-        return call(obo.graph_token(auth.principal, auth.assertion))
-    except ConsentRequired:
-        # Consent was revoked while a token was cached: drop it so the next call asks the identity provider.
-        obo.forget(auth.principal.partition_key)
-        raise
-
-
 @bp.function_name("get_profile")
 @bp.route(route="get-profile", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler("get_profile")
 def get_profile(req: func.HttpRequest) -> func.HttpResponse:
-    auth = authenticate(req)
-    profile = _with_graph_token(auth, get_graph_client().me)
+    svc = services.current()
+    profile = svc.delegated_graph.call(svc.authenticate(req.headers), svc.graph.me)
     return _json(profile)
 
 
@@ -58,8 +38,8 @@ def get_profile(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="get-profile/photo", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler("get_profile_photo")
 def get_profile_photo(req: func.HttpRequest) -> func.HttpResponse:
-    auth = authenticate(req)
-    photo = _with_graph_token(auth, get_graph_client().photo)
+    svc = services.current()
+    photo = svc.delegated_graph.call(svc.authenticate(req.headers), svc.graph.photo)
     return func.HttpResponse(photo.content, status_code=200, mimetype=photo.content_type,
                              headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
 
@@ -68,7 +48,7 @@ def get_profile_photo(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="config", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler("get_config")
 def get_config(req: func.HttpRequest) -> func.HttpResponse:
-    settings = get_settings()
+    settings = services.current().settings
     if not settings.spa_client_id:
         raise Misconfigured("SPA_CLIENT_ID is required to publish the SPA configuration.",
                            setting="SPA_CLIENT_ID")
@@ -90,27 +70,28 @@ def get_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
         raise NotFound("Diagnostics are disabled (DIAGNOSTICS_ENABLED).")
     report: dict[str, Any] = {"settings": settings_module.settings_presence()}
     try:
-        settings = get_settings()
+        svc = services.current()
     except ApiError as error:
         report["settingsValid"] = False
         report["settingsError"] = {"code": error.code, "detail": error.detail,
                                    "setting": getattr(error, "setting", None)}
         return _json(report)
+    settings = svc.settings
     report["settingsValid"] = True
     report["credential"] = type(settings.credential).__name__ if settings.credential else None
     report["tokenCache"] = settings.token_cache
     report["headers"] = {name: name.lower() in {k.lower() for k in req.headers.keys()} for name in
                          (settings.user_token_header, AUTHORIZATION, TOKEN_STORE_HEADER, CLIENT_PRINCIPAL_HEADER)}
     try:
-        auth = authenticate(req)
+        auth = svc.authenticate(req.headers)
     except ApiError as error:
         report["token"] = {"valid": False, "code": error.code, "detail": error.detail}
     else:
         report["token"] = {"valid": True, "header": auth.header_name, "claims": auth.principal.public_claims()}
-    jwks = get_validator().jwks.probe()
+    jwks = svc.validator.jwks.probe()
     report["jwks"] = {"reachable": jwks.last_error is None and jwks.keys > 0, "keys": jwks.keys,
                       "error": jwks.last_error}
-    report["graph"] = get_graph_client().probe()
+    report["graph"] = svc.graph.probe()
     return _json(report)
 
 

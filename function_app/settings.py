@@ -1,7 +1,7 @@
 """Application settings: read once from the environment into one frozen object.
 
-This is the only module that reads `os.environ`. Nothing is read at import time: `get_settings()` reads
-and validates on first use, so a missing setting becomes a `misconfigured` problem naming the setting
+This is the only module that reads `os.environ`. Nothing is read at import time: `load_environment()` reads
+and validates when the services are first built (`services.py`), so a missing setting becomes a `misconfigured` problem naming the setting
 instead of an import failure the Functions host would only show as "0 functions found".
 """
 from __future__ import annotations
@@ -10,7 +10,6 @@ import base64
 import binascii
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
@@ -334,22 +333,6 @@ def diagnostics_enabled() -> bool:
         return False
 
 
-_lock = threading.Lock()
-_settings: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The process-wide settings, read on first use and cached; raises `Misconfigured` until they are valid."""
-    global _settings
-    if _settings is None:
-        with _lock:
-            if _settings is None:
-                _settings = load_settings(os.environ)
-    return _settings
-
-
-def reset_settings() -> None:
-    """Forget the cached settings (tests change the environment between cases)."""
-    global _settings
-    with _lock:
-        _settings = None
+def load_environment() -> Settings:
+    """`Settings` from the process environment (the composition root, `services.py`, calls it once)."""
+    return load_settings(os.environ)

@@ -24,7 +24,7 @@ import jwt
 
 from ..errors import InsufficientScope, InvalidToken, TokenExpired
 from ..settings import GUID_RE, Settings
-from ..token_cache.l1 import LruTtlCache
+from ..lru import LruTtlCache
 from .jwks import JwksCache
 
 LEEWAY_SECONDS = 60

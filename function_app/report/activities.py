@@ -1,14 +1,14 @@
 """Report activities: each reads one piece of the report from Graph as the job's user.
 
-Inputs carry the user's cache partition key and scopes (never a token); the Graph token is acquired
-silently inside the activity and lives only for the call. Results are the envelopes of `model.ok`/
+Inputs carry the job's session id and scopes (never a token); the Graph token comes from that session
+inside the activity and lives only for the call. Results are the envelopes of `model.ok`/
 `model.failed`; transient Graph failures raise `TransientGraphError` so Durable retries the activity.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .. import logging_setup
+from .. import logging_setup, services
 from . import model
 from .blueprint import bp
 from .graph_reader import GraphReader, TerminalGraphError
@@ -36,7 +36,7 @@ def membership(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reader(payload: dict[str, Any]) -> GraphReader:
-    return GraphReader(payload["partitionKey"], payload.get("scopes") or ())
+    return GraphReader(str(payload.get("session") or ""), payload.get("scopes") or ())
 
 
 def _terminal(name: str, error: TerminalGraphError) -> dict[str, Any]:
@@ -101,3 +101,10 @@ def report_groups_page(payload: dict) -> dict:
         return _terminal("report_groups_page", error)
     return model.ok({"groups": [membership(item) for item in body.get("value") or []],
                      "nextLink": next_link, "graphCalls": reader.calls})
+
+
+@bp.activity_trigger(input_name="payload", activity=model.END_SESSION_ACTIVITY)
+def report_end_session(payload: dict) -> dict:
+    """The job's last step: delete its long-running session (refresh token included)."""
+    services.current().sessions.end(str(payload.get("session") or ""))
+    return model.ok({"ended": True})

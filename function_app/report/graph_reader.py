@@ -11,15 +11,14 @@ durable and visible in the history, and nesting two retry loops would multiply t
 """
 from __future__ import annotations
 
-import threading
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 import requests
 
+from .. import services
 from ..errors import ApiError, ConsentRequired, IdentityUnavailable, InteractionRequired, RetryableError
-from ..obo import get_obo_client
-from ..settings import Settings, get_settings
+from ..settings import Settings
 
 TIMEOUT = (3.05, 15.0)
 
@@ -39,24 +38,9 @@ class TerminalGraphError(Exception):
         self.detail = detail
 
 
-_session_lock = threading.Lock()
-_session: requests.Session | None = None
-
-
-def _shared_session(settings: Settings) -> requests.Session:
-    global _session
-    with _session_lock:
-        if _session is None:
-            session = requests.Session()
-            session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override `verify`
-            session.verify = settings.tls_verify
-            _session = session
-        return _session
-
-
-def _token(partition_key: str, scopes: Sequence[str]) -> str:
+def _token(session_id: str, scopes: Sequence[str]) -> str:
     try:
-        return get_obo_client().graph_token_silent(partition_key, list(scopes) or None)
+        return services.current().sessions.graph_token(session_id, scopes)
     except InteractionRequired:
         raise TerminalGraphError("interaction_required",
                                  "The sign-in that started this report has expired or was revoked; "
@@ -77,11 +61,12 @@ def _token(partition_key: str, scopes: Sequence[str]) -> str:
 class GraphReader:
     """GETs against Graph as the job's user; one instance per activity call."""
 
-    def __init__(self, partition_key: str, scopes: Sequence[str], settings: Settings | None = None,
-                 session: requests.Session | None = None) -> None:
-        self._settings = settings or get_settings()
-        self._session = session or _shared_session(self._settings)
-        self._partition_key = partition_key
+    def __init__(self, session_id: str, scopes: Sequence[str], settings: Settings | None = None,
+                 http: requests.Session | None = None) -> None:
+        svc = services.current() if settings is None or http is None else None
+        self._settings = settings or svc.settings  # type: ignore[union-attr]
+        self._http = http or svc.graph.session  # type: ignore[union-attr]
+        self._session_id = session_id
         self._scopes = tuple(scopes)
         self.calls = 0
 
@@ -98,10 +83,10 @@ class GraphReader:
         return link
 
     def get(self, url: str, *, allow_404: bool = False) -> dict[str, Any] | None:
-        token = _token(self._partition_key, self._scopes)
+        token = _token(self._session_id, self._scopes)
         self.calls += 1
         try:
-            response = self._session.get(url, headers={"Authorization": f"Bearer {token}",
+            response = self._http.get(url, headers={"Authorization": f"Bearer {token}",
                                                        "Accept": "application/json"}, timeout=TIMEOUT)
         except requests.Timeout:
             raise TransientGraphError("graph_unavailable", "Microsoft Graph did not answer in time.") from None

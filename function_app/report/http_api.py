@@ -1,9 +1,10 @@
 """HTTP API of the report job: `POST /api/jobs/profile-report` and `GET /api/jobs/{id}`.
 
-The starter authenticates the caller, makes sure the user's token-cache partition holds a refresh token
-(`ensure_refreshable`, an OBO exchange if needed) so activities can get Graph tokens long after the
-caller's access token expires, and starts the orchestration with only the partition key, the owner and
-the scopes as input. Its answer points at this API's own status route: Durable's webhook URLs (which
+The starter authenticates the caller and opens the job's long-running session: a fresh OBO exchange with
+the caller's current token, never served from a cache, so Conditional Access is evaluated for this token
+and a refusal (401 `interaction_required` with the claims) creates no job. The session keeps the refresh
+token so activities get Graph tokens long after the caller's access token expires. The orchestration's
+input holds only the session id, the owner, the scopes and the deadline. Its answer points at this API's own status route: Durable's webhook URLs (which
 carry the task hub's system key in Azure) never leave the server.
 
 The status route answers only the job's owner (tenant + object id recorded in the input); any other
@@ -13,23 +14,22 @@ caller, like an unknown id, gets the same 404. Job outcome mapping (what the SPA
 - an expected failure (the orchestration completed with `{"error": ...}`, e.g. `interaction_required`
   when the user's sign-in was revoked): `{id, runtimeStatus: "Failed", progress, error}`;
 - an orchestration that crashed or was terminated: `runtimeStatus` Failed/Terminated with a generic
-  `error` (`report_failed`); the internal message stays in the server log.
+  `error` (`report_failed`); the internal message stays in the server log, and the job's session, which
+  the orchestration never got to end, is ended here.
 """
 
 import asyncio
 import json
 import logging
 import re
+import time
 from typing import Any, Awaitable, Callable
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from .. import logging_setup
-from ..auth.request import authenticate
+from .. import logging_setup, services
 from ..errors import ApiError, InternalError, NotFound, problem_response
-from ..obo import get_obo_client
-from ..settings import get_settings
 from . import model
 from .blueprint import bp
 
@@ -64,12 +64,14 @@ def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | Non
 
 
 def _prepare_job(req: func.HttpRequest) -> model.JobInput:
-    """Blocking part of the start: validate the caller and make their partition refreshable."""
-    caller = authenticate(req)
-    scopes = get_settings().report_graph_scopes
-    get_obo_client().ensure_refreshable(caller.principal, caller.assertion, scopes)
+    """Blocking part of the start: validate the caller and open the job's session."""
+    svc = services.current()
+    caller = svc.authenticate(req.headers)
+    scopes = svc.settings.report_graph_scopes
+    session_id = svc.sessions.start(caller.principal, caller.assertion, scopes, model.MAX_RUN_SECONDS)
     return model.JobInput(tenant_id=caller.principal.tenant_id, object_id=caller.principal.object_id,
-                          scopes=tuple(scopes))
+                          scopes=tuple(scopes), session_id=session_id,
+                          deadline=int(time.time()) + model.MAX_RUN_SECONDS)
 
 
 @bp.route(route="jobs/profile-report", methods=["POST"])
@@ -78,7 +80,11 @@ async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestr
     async def work() -> func.HttpResponse:
         # Token validation and OBO use blocking HTTP; keep them off the worker's event loop.
         job = await asyncio.to_thread(_prepare_job, req)
-        instance_id = await client.start_new(model.ORCHESTRATOR_NAME, None, job.to_json())
+        try:
+            instance_id = await client.start_new(model.ORCHESTRATOR_NAME, None, job.to_json())
+        except BaseException:
+            await asyncio.to_thread(services.current().sessions.end, job.session_id)  # no job, no session
+            raise
         status_url = STATUS_ROUTE_PREFIX + instance_id
         logging_setup.log_event("report_started", instance_id=instance_id)
         return _json({"id": instance_id, "statusUrl": status_url}, 202,
@@ -91,16 +97,21 @@ async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestr
 @bp.durable_client_input(client_name="client")
 async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work() -> func.HttpResponse:
-        caller = await asyncio.to_thread(authenticate, req)
+        svc = services.current()
+        caller = await asyncio.to_thread(svc.authenticate, req.headers)
         instance_id = req.route_params.get("id") or ""
         not_found = NotFound("No report job with this id belongs to you.")
         if not _INSTANCE_ID.match(instance_id):
             raise not_found
         status = await client.get_status(instance_id, show_input=True)
-        if not status or model.owner_of(_as_json(status.input_)) != (caller.principal.tenant_id,
-                                                                     caller.principal.object_id):
+        job_input = _as_json(status.input_) if status else None
+        if not status or model.owner_of(job_input) != (caller.principal.tenant_id, caller.principal.object_id):
             raise not_found
-        return _json(job_view(instance_id, status))
+        view = job_view(instance_id, status)
+        session_id = model.session_of(job_input)
+        if view["runtimeStatus"] in ("Failed", "Terminated", "Canceled") and session_id:
+            await asyncio.to_thread(svc.sessions.end, session_id)  # idempotent
+        return _json(view)
 
     return await _handle("get_profile_report", req, work)
 

@@ -1,8 +1,9 @@
 """The report job's data: orchestration input, activity envelopes, progress and the result shape.
 
 Nothing here may hold a credential: the orchestration input, activity inputs/outputs, custom status and
-output are persisted in the task hub's history. The job carries the user's token-cache partition key
-(`{tid}.{oid}`) instead, and activities obtain Graph tokens silently from that partition.
+output are persisted in the task hub's history. The job carries the id of its long-running session
+(`obo.sessions`) instead: random, unrelated to the user, and useless without the token store's keys.
+Activities obtain Graph tokens from that session only.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ GROUPS_PAGE_SIZE = 10        # small on purpose: the report exercises @odata.nex
 MAX_MANAGER_DEPTH = 25       # a guard against a cyclic manager chain in the directory
 RETRY_FIRST_INTERVAL_MS = 1000
 RETRY_MAX_ATTEMPTS = 4
+# A job that runs longer than this fails; its session (refresh token included) never outlives it.
+MAX_RUN_SECONDS = 3600
+END_SESSION_ACTIVITY = "report_end_session"
 
 
 @dataclass(frozen=True)
@@ -22,23 +26,31 @@ class JobInput:
     tenant_id: str
     object_id: str
     scopes: tuple[str, ...]
-
-    @property
-    def partition_key(self) -> str:
-        return f"{self.tenant_id}.{self.object_id}"
+    session_id: str
+    deadline: int  # Unix seconds: the orchestration gives up after it (replay-safe: it is input, not a clock)
 
     def to_json(self) -> dict[str, Any]:
-        return {"partitionKey": self.partition_key,
+        return {"session": self.session_id,
                 "owner": {"tenantId": self.tenant_id, "objectId": self.object_id},
-                "scopes": list(self.scopes)}
+                "scopes": list(self.scopes), "deadline": self.deadline}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "JobInput":
         owner = data["owner"]
-        return cls(tenant_id=owner["tenantId"], object_id=owner["objectId"], scopes=tuple(data.get("scopes") or ()))
+        return cls(tenant_id=owner["tenantId"], object_id=owner["objectId"], scopes=tuple(data.get("scopes") or ()),
+                   session_id=str(data.get("session") or ""), deadline=int(data.get("deadline") or 0))
 
     def activity_input(self, **params: Any) -> dict[str, Any]:
-        return {"partitionKey": self.partition_key, "scopes": list(self.scopes), **params}
+        return {"session": self.session_id, "scopes": list(self.scopes), **params}
+
+
+def session_of(job_input: Any) -> str | None:
+    """The session id recorded in an orchestration input, or None."""
+    try:
+        session = job_input["session"]
+    except (KeyError, TypeError):
+        return None
+    return session if isinstance(session, str) and session else None
 
 
 def owner_of(job_input: Any) -> tuple[str, str] | None:
@@ -73,6 +85,7 @@ ERROR_TITLES = {
     "identity_unavailable": "The identity provider is unavailable",
     "consent_required": "Consent is required to read Microsoft Graph",
     "report_failed": "The report could not be built",
+    "report_timed_out": "The report took too long",
 }
 
 

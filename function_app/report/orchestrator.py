@@ -7,10 +7,14 @@ custom status after every wave. Every activity is called with retry for transien
 
 Replay rules: no clock, randomness or I/O here; time comes from `context.current_utc_datetime`.
 Expected failures never raise: the orchestration completes with `{"error": {...}}` as its output, so
-no exception text or stack trace is ever recorded as the job's result.
+no exception text or stack trace is ever recorded as the job's result. A job past its deadline (the
+input's `deadline`, set by the starter to the session's own expiry) fails with `report_timed_out`.
+Whatever the outcome, the last step ends the job's long-running session (the refresh token goes with it);
+a job that crashes or is terminated never reaches that step, so the status API ends it then.
 """
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any, Generator
 
 import azure.durable_functions as df
@@ -49,14 +53,30 @@ def profile_report_orchestrator(context: df.DurableOrchestrationContext) -> Gene
     job = model.JobInput.from_json(context.get_input())
     retry = df.RetryOptions(first_retry_interval_in_milliseconds=model.RETRY_FIRST_INTERVAL_MS,
                             max_number_of_attempts=model.RETRY_MAX_ATTEMPTS)
+    outcome = yield from _build_report(context, job, retry)
+    try:
+        yield context.call_activity_with_retry(model.END_SESSION_ACTIVITY, retry,
+                                               {"session": job.session_id})
+    except Exception:  # noqa: BLE001 - the session expires on its own at the deadline
+        pass
+    return outcome
 
+
+def _build_report(context: df.DurableOrchestrationContext, job: model.JobInput,
+                  retry: df.RetryOptions) -> Generator[Any, Any, dict[str, Any]]:
     def call(activity: str, **params: Any) -> Any:
         return context.call_activity_with_retry(activity, retry, job.activity_input(**params))
+
+    def check_deadline() -> None:
+        now = context.current_utc_datetime
+        if (now if now.tzinfo else now.replace(tzinfo=timezone.utc)).timestamp() > job.deadline:
+            raise _JobFailed("report_timed_out", "The report ran past its time limit; start a new one.")
 
     calls = 0
     completed = 0
     context.set_custom_status(model.progress(0, "Reading profile, direct reports, manager and groups", 0))
     try:
+        check_deadline()
         try:
             first = yield context.task_all([call("report_profile"), call("report_direct_reports"),
                                             call("report_manager", userId=None),
@@ -75,6 +95,7 @@ def profile_report_orchestrator(context: df.DurableOrchestrationContext) -> Gene
         level, page = 1, 1
 
         while manager is not None or next_link is not None:
+            check_deadline()
             wave: list[Any] = []
             lanes: list[str] = []
             if manager is not None:

@@ -1,18 +1,19 @@
-"""Choose the partition store from settings (`TOKEN_CACHE=memory|redis`)."""
+"""Choose the token store from settings (`TOKEN_CACHE=memory|redis`)."""
 from __future__ import annotations
 
 from ..errors import Misconfigured
+from ..credentials import ManagedIdentityClientAssertion
 from ..settings import ManagedIdentityAssertion, Settings
-from .memory import MemoryPartitionStore
-from .store import PartitionStore
+from .memory import MemoryTokenStore
+from .store import TokenStore
 
 
-def build_partition_store(settings: Settings) -> PartitionStore:
+def build_token_store(settings: Settings) -> TokenStore:
     if settings.token_cache != "redis":
-        return MemoryPartitionStore()
+        return MemoryTokenStore()
     # Imported lazily: the memory default must not pay for (or require) the redis client at import.
     from .entra_auth import REDIS_RESOURCE, EntraRedisCredentials, split_entra_user
-    from .redis_store import RedisPartitionStore
+    from .redis_store import RedisTokenStore
 
     assert settings.redis_url is not None  # enforced by settings
     url, entra_user = split_entra_user(settings.redis_url)
@@ -22,12 +23,10 @@ def build_partition_store(settings: Settings) -> PartitionStore:
         if not isinstance(credential, ManagedIdentityAssertion):
             raise Misconfigured("REDIS_URL names a user without a password, which means Microsoft Entra "
                                 "authentication; that needs MANAGED_IDENTITY_CLIENT_ID.", setting="REDIS_URL")
-        from ..obo import ManagedIdentityClientAssertion  # lazily: obo imports this module
-
         credential_provider = EntraRedisCredentials(
             entra_user, ManagedIdentityClientAssertion(credential, resource=REDIS_RESOURCE))
     try:
-        return RedisPartitionStore(url, list(settings.token_cache_keys), credential_provider=credential_provider)
+        return RedisTokenStore(url, list(settings.token_cache_keys), credential_provider=credential_provider)
     except ValueError as exc:
         # A URL scheme redis-py does not know, or a key id the envelope cannot carry. The message names
         # neither the URL's secrets nor a key.

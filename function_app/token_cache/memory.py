@@ -1,8 +1,7 @@
-"""Process-local `PartitionStore`: a bounded LRU of serialized MSAL caches, one entry per user.
+"""Process-local `TokenStore`: a bounded LRU of entries, each expiring with its own TTL.
 
-The bound keeps memory flat however many users call the instance (each partition is a few KB), and each
-partition expires with the TTL the OBO client gives it. Exchanges need no cross-process lock here: the OBO
-client already coalesces concurrent misses in-process.
+The bound keeps memory flat however many callers use the instance. Exchanges need no cross-process lock
+here: the OBO client already coalesces concurrent misses in-process.
 """
 from __future__ import annotations
 
@@ -11,30 +10,37 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Callable
 
-from .l1 import LruTtlCache
+from ..lru import LruTtlCache
 
-DEFAULT_MAX_PARTITIONS = 10_000
+DEFAULT_MAX_ENTRIES = 10_000
 
 
-class MemoryPartitionStore:
-    def __init__(self, max_partitions: int = DEFAULT_MAX_PARTITIONS, *,
+class MemoryTokenStore:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if max_partitions < 1:
-            raise ValueError("max_partitions must be >= 1")
-        # No cache-wide TTL: every partition carries its own (see `save`).
-        self._entries = LruTtlCache(max_partitions, math.inf, clock=clock)
+        if max_entries < 1:
+            raise ValueError("max_entries must be >= 1")
+        # No cache-wide TTL: every entry carries its own (see `save`).
+        self._entries: LruTtlCache[str, str] = LruTtlCache(max_entries, math.inf, clock=clock)
 
-    def load(self, partition_key: str) -> str | None:
-        return self._entries.get(partition_key)
+    def load(self, name: str) -> str | None:
+        return self._entries.get(name)
 
-    def save(self, partition_key: str, serialized: str, ttl_seconds: int) -> None:
-        self._entries.put(partition_key, serialized, ttl_seconds)  # a TTL <= 0 forgets the partition
+    def save(self, name: str, text: str, ttl_seconds: int) -> None:
+        self._entries.put(name, text, ttl_seconds)  # a TTL <= 0 forgets the entry
 
-    def delete(self, partition_key: str) -> None:
-        self._entries.pop(partition_key)
+    def delete(self, name: str) -> None:
+        self._entries.pop(name)
 
-    def exchange_lock(self, partition_key: str) -> AbstractContextManager[None]:
+    def forget_local(self, name: str) -> None:
+        """Nothing to do: this store is the only copy."""
+
+    def exchange_lock(self, name: str) -> AbstractContextManager[None]:
         return nullcontext()
+
+    def names(self) -> list[str]:
+        """Entry names (tests and diagnostics inspect what is kept)."""
+        return self._entries.keys()
 
     def __len__(self) -> int:
         return len(self._entries)

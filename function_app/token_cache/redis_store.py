@@ -1,31 +1,35 @@
-"""`RedisPartitionStore`: per-user MSAL cache partitions shared by every instance through Redis.
+"""`RedisTokenStore`: token cache entries shared by every instance through Redis.
 
 Layers
 ------
-- L1: an in-process LRU with a short TTL (`l1.LruTtlCache`), so the hot path costs no network round trip.
+- L1: an in-process LRU with a short TTL (`lru.LruTtlCache`), so the hot path costs no network round trip.
+  A copy there may outlive a delete made by another instance for up to `l1_ttl_seconds`; the worst case is
+  one more Graph call with a token Graph then rejects, which that instance forgets in turn.
 - L2: Redis, shared by all instances. Values are AES-GCM envelopes (`crypto.KeyRing`): Redis never holds a
-  token in the clear, and an envelope only opens under the partition key it was written for.
-- Redis key names are `<prefix>p:{<sha256(partition key)[:32]>}`: fixed length, no token material and no
-  directory object ids for someone browsing the cache (the braces keep a partition and its lock in one
-  Redis Cluster slot).
+  token in the clear, an envelope only opens under its own entry name and generation, and never after its
+  expiry.
+- Redis key names are `<prefix>e:{<sha256(name)[:32]>}` (entry), `...g:{...}` (its generation) and
+  `...lock:{...}`: fixed length, no token material and no directory ids for someone browsing the cache (the
+  braces keep an entry, its generation and its lock in one Redis Cluster slot).
 
-Expiry policy (refresh tokens)
-------------------------------
-Entra ID refresh tokens, including those an On-Behalf-Of exchange returns with `offline_access`, stay valid
-for 90 days of inactivity and are replaced on every use. A partition is only useful while its user is
-active: the front end sends a fresh assertion with every call and a missing partition costs one OBO
-exchange. Keeping 90-day credentials in a shared cache would widen what a leaked cache key exposes for no
-gain, so a partition lives `min(requested TTL, 24 h)` from its last write (sliding on write: MSAL rewrites
-the partition whenever it obtains or refreshes a token, so an active user's partition never expires, and an
-idle user's partition is gone a day after their last token change). 24 h outlasts a working day and any
-report job, which are the only consumers of the refresh token.
+Integrity
+---------
+`delete` removes the entry and increments its generation, which every envelope binds in its associated
+data. An old blob written back under its own name therefore fails authentication: a deleted Graph token
+(Graph rejected it, consent was revoked) or an ended session can't be resurrected by a replay. A
+generation counter outlives any envelope sealed under it (its TTL is refreshed past `max_ttl_seconds`).
+
+Expiry
+------
+An entry lives `min(requested TTL, max_ttl_seconds)`: interactive Graph tokens until the earlier of their
+own and the caller's token's expiry, sessions until their job's maximum run time (`obo.cache_policy`).
 
 Single exchange across instances
 --------------------------------
 `exchange_lock` takes a short Redis lock (`SET NX PX` with a random token, released by a Lua
 compare-and-delete so an expired holder never frees someone else's lock). A process that finds the lock
-taken polls until the lock is free or the partition changes, then the OBO client re-reads the partition
-(its L1 copy is dropped first) and normally finds the token the holder obtained. The wait is bounded: after
+taken polls until the lock is free or the entry changes, then the OBO client re-reads the entry (its L1
+copy is dropped first) and normally finds the token the holder obtained. The wait is bounded: after
 `lock_wait_seconds` the caller proceeds and exchanges itself, a duplicate exchange being better than a
 failed request.
 
@@ -50,13 +54,15 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .crypto import EnvelopeError, KeyRing
-from .l1 import LruTtlCache
+from ..lru import LruTtlCache
 from .outage import CircuitBreaker, RateLimitedLogger
 
 logger = logging.getLogger(__name__)
 
-MAX_PARTITION_TTL_SECONDS: Final = 24 * 3600
-DEFAULT_KEY_PREFIX: Final = "obo-cache:v1:"
+MAX_ENTRY_TTL_SECONDS: Final = 24 * 3600
+DEFAULT_KEY_PREFIX: Final = "obo-cache:v2:"
+# A generation must outlive every envelope sealed under the previous one.
+GENERATION_TTL_MARGIN_SECONDS: Final = 3600
 
 # Compare-and-delete: only the holder (who knows the random token) may release the lock.
 _RELEASE_LOCK_LUA: Final = """
@@ -79,17 +85,17 @@ class _Failed:
 FAILED: Final = _Failed()
 
 
-class RedisPartitionStore:
-    """`PartitionStore` backed by an encrypted Redis L2 with an in-process L1; see the module docstring."""
+class RedisTokenStore:
+    """`TokenStore` backed by an encrypted Redis L2 with an in-process L1; see the module docstring."""
 
     def __init__(
         self,
         url: str,
         keys: Sequence[tuple[str, bytes]],
         *,
-        l1_max_partitions: int = 1024,
+        l1_max_entries: int = 1024,
         l1_ttl_seconds: float = 30.0,
-        max_ttl_seconds: int = MAX_PARTITION_TTL_SECONDS,
+        max_ttl_seconds: int = MAX_ENTRY_TTL_SECONDS,
         socket_timeout: float = 0.25,
         connect_timeout: float = 0.5,
         lock_ttl_ms: int = 10_000,
@@ -101,7 +107,7 @@ class RedisPartitionStore:
         credential_provider: redis.CredentialProvider | None = None,
     ) -> None:
         self._keyring = KeyRing(keys)
-        self._l1 = LruTtlCache(l1_max_partitions, l1_ttl_seconds)
+        self._l1: LruTtlCache[str, str] = LruTtlCache(l1_max_entries, l1_ttl_seconds)
         self._max_ttl = max_ttl_seconds
         self._lock_ttl_ms = lock_ttl_ms
         self._lock_wait = lock_wait_seconds
@@ -124,49 +130,63 @@ class RedisPartitionStore:
         # Counters for diagnostics and the benchmark; unlocked, so approximate under heavy concurrency.
         self._stats = {"l1_hits": 0, "l2_hits": 0, "misses": 0, "unreadable": 0, "backend_failures": 0}
 
-    # -- PartitionStore --------------------------------------------------------------------------------
+    # -- TokenStore ------------------------------------------------------------------------------------
 
-    def load(self, partition_key: str) -> str | None:
-        cached = self._l1.get(partition_key)
+    def load(self, name: str) -> str | None:
+        cached = self._l1.get(name)
         if cached is not None:
             self._stats["l1_hits"] += 1
             return cached
-        raw = self._call("read", lambda r: r.get(self.redis_key(partition_key)))
-        if raw is None or raw is FAILED:
+        reply = self._call("read", lambda r: _read(r, self.redis_key(name), self.generation_key(name)))
+        if reply is FAILED or reply[0] is None:
             self._stats["misses"] += 1
             return None
-        text = self._open(partition_key, raw)
-        if text is None:
+        raw, generation = reply
+        opened = self._open(name, raw, generation)
+        if opened is None:
             self._stats["unreadable"] += 1
             return None
+        text, expires_at = opened
         self._stats["l2_hits"] += 1
-        self._l1.put(partition_key, text)
+        self._l1.put(name, text, expires_at - time.time())
         return text
 
-    def save(self, partition_key: str, serialized: str, ttl_seconds: int) -> None:
+    def save(self, name: str, text: str, ttl_seconds: int) -> None:
         ttl = min(int(ttl_seconds), self._max_ttl)
         if ttl <= 0:
-            self.delete(partition_key)
+            self.delete(name)
             return
-        self._l1.put(partition_key, serialized, ttl)
-        envelope = self._keyring.seal(partition_key, serialized.encode("utf-8"))
-        self._call("write", lambda r: r.set(self.redis_key(partition_key), envelope, ex=ttl))
+        self._l1.put(name, text, ttl)
+        generation = self._call("read generation", lambda r: r.get(self.generation_key(name)))
+        if generation is FAILED:
+            return  # no Redis: the L1 copy serves this process
+        envelope = self._keyring.seal(name, text.encode("utf-8"), expires_at=int(time.time()) + ttl,
+                                      generation=_generation(generation))
+        self._call("write", lambda r: r.set(self.redis_key(name), envelope, ex=ttl))
 
-    def delete(self, partition_key: str) -> None:
-        self._l1.pop(partition_key)
-        self._call("delete", lambda r: r.delete(self.redis_key(partition_key)))
+    def delete(self, name: str) -> None:
+        self._l1.pop(name)
+        self._call("delete", lambda r: _delete(r, self.redis_key(name), self.generation_key(name),
+                                               self._max_ttl + GENERATION_TTL_MARGIN_SECONDS))
 
-    def exchange_lock(self, partition_key: str) -> AbstractContextManager[None]:
-        return self._exchange_lock(partition_key)
+    def forget_local(self, name: str) -> None:
+        """Drop the in-process copy of one entry, so the next load reads Redis."""
+        self._l1.pop(name)
+
+    def exchange_lock(self, name: str) -> AbstractContextManager[None]:
+        return self._exchange_lock(name)
 
     # -- extras for diagnostics, tests and the benchmark ------------------------------------------------
 
-    # The digest is a hash tag ({...}): a partition and its lock map to the same Redis Cluster slot.
-    def redis_key(self, partition_key: str) -> str:
-        return f"{self._prefix}p:{{{_digest(partition_key)}}}"
+    # The digest is a hash tag ({...}): an entry, its generation and its lock map to one Redis Cluster slot.
+    def redis_key(self, name: str) -> str:
+        return f"{self._prefix}e:{{{_digest(name)}}}"
 
-    def lock_key(self, partition_key: str) -> str:
-        return f"{self._prefix}lock:{{{_digest(partition_key)}}}"
+    def generation_key(self, name: str) -> str:
+        return f"{self._prefix}g:{{{_digest(name)}}}"
+
+    def lock_key(self, name: str) -> str:
+        return f"{self._prefix}lock:{{{_digest(name)}}}"
 
     @property
     def backend_available(self) -> bool:
@@ -180,12 +200,9 @@ class RedisPartitionStore:
     def stats(self) -> dict[str, int]:
         return dict(self._stats)
 
-    def forget_local(self, partition_key: str | None = None) -> None:
-        """Drop the in-process copy of one partition (or all), so the next load reads Redis."""
-        if partition_key is None:
-            self._l1.clear()
-        else:
-            self._l1.pop(partition_key)
+    def forget_all_local(self) -> None:
+        """Drop every in-process copy (tests simulate a fresh instance with it)."""
+        self._l1.clear()
 
     def close(self) -> None:
         self._redis.close()
@@ -193,14 +210,14 @@ class RedisPartitionStore:
     # -- internals ---------------------------------------------------------------------------------------
 
     @contextmanager
-    def _exchange_lock(self, partition_key: str) -> Iterator[None]:
-        lock_key = self.lock_key(partition_key)
-        data_key = self.redis_key(partition_key)
+    def _exchange_lock(self, name: str) -> Iterator[None]:
+        lock_key = self.lock_key(name)
+        data_key = self.redis_key(name)
         token = secrets.token_hex(16)
         deadline = time.monotonic() + self._lock_wait
         poll = self._lock_poll
         acquired = False
-        seen: Any = FAILED  # the partition's bytes when we first found the lock taken
+        seen: Any = FAILED  # the entry's bytes when we first found the lock taken
 
         while True:
             reply = self._call("lock", lambda r: _try_lock(r, lock_key, data_key, token, self._lock_ttl_ms))
@@ -213,7 +230,7 @@ class RedisPartitionStore:
             if seen is FAILED:
                 seen = current
             elif current != seen:
-                break  # the holder stored a new partition: re-reading it will find the token
+                break  # the holder stored a new entry: re-reading it will find the token
             if time.monotonic() >= deadline:
                 self._log.warning(
                     "lock-wait",
@@ -224,21 +241,22 @@ class RedisPartitionStore:
             time.sleep(poll)
             poll = min(poll * 2, 0.1)
 
-        # The caller re-reads the partition now; that read must see what other instances stored.
-        self._l1.pop(partition_key)
+        # The caller re-reads the entry now; that read must see what other instances stored.
+        self._l1.pop(name)
         try:
             yield
         finally:
             if acquired:
                 self._call("unlock", lambda r: self._release(keys=[lock_key], args=[token], client=r))
 
-    def _open(self, partition_key: str, raw: bytes) -> str | None:
+    def _open(self, name: str, raw: bytes, generation: int) -> tuple[str, int] | None:
         try:
-            return self._keyring.open(partition_key, raw).decode("utf-8")
+            text = self._keyring.open(name, raw, generation=generation).decode("utf-8")
         except (EnvelopeError, UnicodeDecodeError) as exc:
             # Typically a value sealed with a key that rotation has since retired: a miss, not an error.
-            self._log.warning("unreadable", "Token cache: ignoring a partition that cannot be opened (%s)", exc)
+            self._log.warning("unreadable", "Token cache: ignoring an entry that cannot be opened (%s)", exc)
             return None
+        return text, self._keyring.expiry_of(raw)
 
     def _call(self, operation: str, command: Callable[[redis.Redis], T]) -> T | _Failed:
         if not self._breaker.allow():
@@ -260,8 +278,32 @@ class RedisPartitionStore:
         return result
 
 
+def _read(client: redis.Redis, data_key: str, generation_key: str) -> tuple[bytes | None, int]:
+    # One round trip: the envelope and the generation it must have been sealed under.
+    pipe = client.pipeline(transaction=False)
+    pipe.get(data_key)
+    pipe.get(generation_key)
+    raw, generation = pipe.execute()
+    return raw, _generation(generation)
+
+
+def _delete(client: redis.Redis, data_key: str, generation_key: str, generation_ttl: int) -> None:
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(data_key)
+    pipe.incr(generation_key)
+    pipe.expire(generation_key, generation_ttl)
+    pipe.execute()
+
+
+def _generation(raw: Any) -> int:
+    try:
+        return int(raw) if raw is not None else 0
+    except (TypeError, ValueError):
+        return -1  # not ours: nothing opens under it
+
+
 def _try_lock(client: redis.Redis, lock_key: str, data_key: str, token: str, ttl_ms: int) -> tuple[bool, Any]:
-    # One round trip: try to take the lock and, in case it is taken, see what the partition holds now.
+    # One round trip: try to take the lock and, in case it is taken, see what the entry holds now.
     pipe = client.pipeline(transaction=False)
     pipe.set(lock_key, token, nx=True, px=ttl_ms)
     pipe.get(data_key)
@@ -269,5 +311,5 @@ def _try_lock(client: redis.Redis, lock_key: str, data_key: str, token: str, ttl
     return bool(got_lock), current
 
 
-def _digest(partition_key: str) -> str:
-    return hashlib.sha256(partition_key.encode("utf-8")).hexdigest()[:32]
+def _digest(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]

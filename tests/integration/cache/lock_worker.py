@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from function_app.token_cache.redis_store import RedisPartitionStore
+from function_app.token_cache.redis_store import RedisTokenStore
 
 
 def main(url: str, keys_b64: str, partition: str, threads: int, delay: float) -> None:
     keys = [(kid, base64.b64decode(secret)) for kid, secret in (item.split(":", 1) for item in keys_b64.split(","))]
-    store = RedisPartitionStore(url, keys)
+    store = RedisTokenStore(url, keys)
     counter = redis.Redis.from_url(url)
     go = threading.Event()
 

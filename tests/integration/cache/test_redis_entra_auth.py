@@ -18,7 +18,7 @@ import pytest
 from function_app.errors import Misconfigured
 from function_app.settings import load_settings
 from function_app.token_cache.entra_auth import REDIS_RESOURCE, split_entra_user
-from function_app.token_cache.factory import build_partition_store
+from function_app.token_cache.factory import build_token_store
 from tests.fixtures.redis_server import RedisServer
 from tests.unit.function_app.support import base_env
 
@@ -89,7 +89,7 @@ def test_store_authenticates_with_the_managed_identity_token(entra_redis: RedisS
                    TOKEN_CACHE_KEYS=KEY, MANAGED_IDENTITY_CLIENT_ID=MI_CLIENT_ID,
                    IDENTITY_ENDPOINT=identity_endpoint.url, IDENTITY_HEADER="local-header")
     del env["CLIENT_SECRET"]
-    store = build_partition_store(load_settings(env))
+    store = build_token_store(load_settings(env))
     store.save("tid.oid", '{"AccessToken": {}}', ttl_seconds=60)
     store.forget_local("tid.oid")  # read through Redis, not the in-process L1
     assert store.load("tid.oid") == '{"AccessToken": {}}'
@@ -103,14 +103,14 @@ def test_store_authenticates_with_the_managed_identity_token(entra_redis: RedisS
 def test_a_user_without_password_needs_a_managed_identity(entra_redis: RedisServer) -> None:
     settings = _settings(f"redis://{IDENTITY_OBJECT_ID}@127.0.0.1:{entra_redis.port}/0")
     with pytest.raises(Misconfigured) as caught:
-        build_partition_store(settings)
+        build_token_store(settings)
     assert caught.value.setting == "REDIS_URL"
 
 
 def test_an_unusable_redis_url_is_misconfigured_and_names_no_secret() -> None:
     settings = _settings("memcached://user:hunter2@127.0.0.1:1/0")
     with pytest.raises(Misconfigured) as caught:
-        build_partition_store(settings)
+        build_token_store(settings)
     assert "hunter2" not in str(caught.value.detail)
 
 

@@ -1,4 +1,4 @@
-"""RedisPartitionStore against a real redis-server: encryption at rest, rotation, TTL policy, L1, lock, outages."""
+"""RedisTokenStore against a real redis-server: encryption at rest, rotation, TTL policy, L1, lock, outages."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from function_app.token_cache.outage import CircuitBreaker
-from function_app.token_cache.redis_store import MAX_PARTITION_TTL_SECONDS, RedisPartitionStore
+from function_app.token_cache.redis_store import MAX_ENTRY_TTL_SECONDS, RedisTokenStore
 from tests.fixtures.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -35,8 +35,8 @@ def msal_like_cache(user: str) -> str:
     })
 
 
-def make_store(url: str, keys: list[tuple[str, bytes]] | None = None, **options: object) -> RedisPartitionStore:
-    return RedisPartitionStore(url, keys or [KEY_A], **options)  # type: ignore[arg-type]
+def make_store(url: str, keys: list[tuple[str, bytes]] | None = None, **options: object) -> RedisTokenStore:
+    return RedisTokenStore(url, keys or [KEY_A], **options)  # type: ignore[arg-type]
 
 
 def raw(url: str) -> redis.Redis:
@@ -109,7 +109,7 @@ def test_ttl_follows_request_capped_at_24h_and_slides_on_write(redis_url: str) -
     store.save(ALICE, msal_like_cache(ALICE), 600)
     assert 595 <= r.ttl(store.redis_key(ALICE)) <= 600
     store.save(ALICE, msal_like_cache(ALICE), 90 * 24 * 3600)  # a refresh token's inactivity lifetime
-    assert MAX_PARTITION_TTL_SECONDS - 5 <= r.ttl(store.redis_key(ALICE)) <= MAX_PARTITION_TTL_SECONDS
+    assert MAX_ENTRY_TTL_SECONDS - 5 <= r.ttl(store.redis_key(ALICE)) <= MAX_ENTRY_TTL_SECONDS
     r.expire(store.redis_key(ALICE), 100)
     store.save(ALICE, msal_like_cache(ALICE), 90 * 24 * 3600)
     assert r.ttl(store.redis_key(ALICE)) > 100
@@ -330,4 +330,4 @@ def test_misconfiguration_fails_at_construction_without_connecting(
     url: str, keys: list[tuple[str, bytes]], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        RedisPartitionStore(url, keys)
+        RedisTokenStore(url, keys)

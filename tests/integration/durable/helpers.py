@@ -24,21 +24,12 @@ def auth_headers(token: str) -> dict[str, str]:
 @pytest.fixture
 def app_settings(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The product's settings pointed at the emulator, for code running in this test process."""
-    from function_app.auth.request import reset_validator
-    from function_app.obo import reset_obo_client
-    from function_app.report import graph_reader
-    from function_app.settings import reset_settings
+    from function_app import services
 
     env = {**emulator_app_env(fresh_emulator), "TOKEN_CACHE": "memory"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
-    def reset() -> None:
-        reset_settings()
-        reset_obo_client()
-        reset_validator()
-        graph_reader._session = None
-
-    reset()
+    services.reset()
     yield env
-    reset()
+    services.reset()

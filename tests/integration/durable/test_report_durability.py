@@ -16,7 +16,7 @@ import pytest
 import requests
 from dateutil.parser import isoparse
 
-from function_app.token_cache.redis_store import RedisPartitionStore
+from function_app.token_cache.redis_store import RedisTokenStore
 from tests.fixtures.host import HostHandle, emulator_app_env
 from tests.integration.durable.helpers import MIRA, PRIYA, auth_headers, user_token
 from tests.integration.durable.test_report_jobs import http, poll, start_job
@@ -102,7 +102,7 @@ def test_host_crash_mid_job_resumes_and_completes_with_nothing_lost(
 
 
 def _secrets_in_cache(redis_url: str, partition_key: str) -> list[str]:
-    serialized = RedisPartitionStore(redis_url, KEYS).load(partition_key)
+    serialized = RedisTokenStore(redis_url, KEYS).load(partition_key)
     assert serialized, "the job's user partition should be in the shared cache"
     cache = json.loads(serialized)
     secrets = [entry["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken")

@@ -5,20 +5,16 @@ from typing import Any, Iterator
 
 import pytest
 
-from function_app import graph, obo, settings
-from function_app.auth import request as auth_request
+from function_app import services, settings
 
 
 def _reset() -> None:
-    settings.reset_settings()
-    auth_request.reset_validator()
-    obo.reset_obo_client()
-    graph.reset_graph_client()
+    services.reset()
 
 
 @pytest.fixture
 def backend(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """App settings pointed at the (freshly reset) emulator; fresh process-wide singletons."""
+    """App settings pointed at the (freshly reset) emulator; services built afresh from them."""
     for name in settings.KNOWN_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     api = fresh_emulator.app("api")

@@ -1,21 +1,17 @@
-"""Fixtures: a clean environment for `function_app` settings and fresh process-wide singletons."""
+"""Fixtures: a clean environment for `function_app` settings, and services built afresh from it."""
 from __future__ import annotations
 
 from typing import Iterator
 
 import pytest
 
-from function_app import graph, obo, settings
-from function_app.auth import request as auth_request
+from function_app import services, settings
 
 from tests.unit.function_app.support import base_env
 
 
 def reset_singletons() -> None:
-    settings.reset_settings()
-    auth_request.reset_validator()
-    obo.reset_obo_client()
-    graph.reset_graph_client()
+    services.reset()
 
 
 @pytest.fixture

@@ -144,6 +144,7 @@ class FakeIdentityProvider:
         self.token_requests: list[dict[str, list[str]]] = []
         self.fail_with: list[Reply] = []  # consumed one per token request
         self.token_delay = 0.0
+        self.expires_in = 3600  # of the Graph tokens it issues
         self.jwks_status = 200
         self.discovery_calls = 0
         self.jwks_calls = 0
@@ -194,18 +195,23 @@ class FakeIdentityProvider:
         id_token = jwt.encode({"aud": API, "iss": f"{AUTHORITY_HOST}/{tid}/v2.0", "tid": tid, "oid": oid,
                                "sub": oid, "iat": now, "exp": now + 3600,
                                "preferred_username": f"{oid}@larkspur.example"}, "x" * 32, algorithm="HS256")
-        return {
+        body = {
             "token_type": "Bearer",
             "scope": " ".join(s for s in scopes.split() if s not in ("openid", "profile", "offline_access")),
-            "expires_in": 3600,
+            "expires_in": self.expires_in,
             "access_token": f"graph-token|{oid}|{uuid.uuid4()}",
-            "refresh_token": f"rt|{oid}|{tid}|{uuid.uuid4()}",
             "id_token": id_token,
             "client_info": b64url({"uid": oid, "utid": tid}),
         }
+        if "offline_access" in scopes.split() or grant == "refresh_token":  # as Entra: a refresh token on request
+            body["refresh_token"] = f"rt|{oid}|{tid}|{uuid.uuid4()}"
+        return body
 
     def obo_count(self) -> int:
         return sum(1 for f in self.token_requests if f["grant_type"][0].endswith("jwt-bearer"))
+
+    def refresh_count(self) -> int:
+        return sum(1 for f in self.token_requests if f["grant_type"][0] == "refresh_token")
 
 
 def registered_functions(app: Any) -> list[Any]:
@@ -225,8 +231,30 @@ def user_function(app: Any, route: str) -> Callable[..., Any]:
     raise LookupError(route)
 
 
-def principal(oid: str = USER_OID, tid: str = TENANT) -> Any:
+def principal(oid: str = USER_OID, tid: str = TENANT, expires_in: int = 3600) -> Any:
+    """The validated caller, as `TokenValidator` returns it; its token expires in `expires_in` seconds."""
     from function_app.auth.validate import Principal
 
     return Principal(tenant_id=tid, object_id=oid, scopes=("user_impersonation",), client_app_id=None,
-                     username=None, name=None, token_version="2.0", expires_at=0, claims={})
+                     username=None, name=None, token_version="2.0", expires_at=int(time.time()) + expires_in,
+                     claims={})
+
+
+def obo_client(settings: Any, session: requests.Session, store: Any = None) -> Any:
+    """An `OboClient` whose MSAL traffic goes through `session` (a fake identity provider's transport)."""
+    from function_app.obo import MsalApps, OboClient
+    from function_app.token_cache.memory import MemoryTokenStore
+
+    return OboClient(settings, store if store is not None else MemoryTokenStore(), MsalApps(settings, session=session))
+
+
+def install_services(identity: Transport, graph: Transport, **overrides: Any) -> Any:
+    """Build the app's services from the environment's settings with the identity provider and Graph in-process,
+    and make the app use them."""
+    from function_app import services
+    from function_app.settings import load_environment
+
+    built = services.Services.build(load_environment(), identity_http=session_with(identity),
+                                    graph_http=session_with(graph), graph_sleep=lambda seconds: None, **overrides)
+    services.install(built)
+    return built

@@ -13,11 +13,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from function_app.errors import IdentityUnavailable, Misconfigured
-from function_app.obo import ManagedIdentityClientAssertion, OboClient
+from function_app.credentials import ManagedIdentityClientAssertion
 from function_app.settings import ManagedIdentityAssertion, load_settings
-from function_app.token_cache.memory import MemoryPartitionStore
-from tests.unit.function_app.support import (FakeIdentityProvider, Reply, Transport, base_env, mint, principal,
-                                             private_key, session_with)
+from tests.unit.function_app.support import (FakeIdentityProvider, Reply, Transport, base_env, mint, obo_client,
+                                             principal, private_key, session_with)
 
 MI_CLIENT = "0a1b2c3d-0000-0000-0000-000000000001"
 MI_ENDPOINT = "http://localhost:42356/msi/token"
@@ -80,7 +79,7 @@ def test_obo_with_a_managed_identity_federated_credential() -> None:
     idp, endpoint = FakeIdentityProvider(), ManagedIdentityEndpoint()
     settings = load_settings(base_env(CLIENT_SECRET="", MANAGED_IDENTITY_CLIENT_ID=MI_CLIENT,
                                       IDENTITY_ENDPOINT=MI_ENDPOINT, IDENTITY_HEADER="h"))
-    client = OboClient(settings, MemoryPartitionStore(), session=mi_session(endpoint, idp))
+    client = obo_client(settings, mi_session(endpoint, idp))
     client.graph_token(principal(), mint())
     other = "9a8b7c6d-2222-4b4b-8d8d-ba9876543210"
     client.graph_token(principal(other), mint(oid=other))
@@ -108,7 +107,7 @@ def test_obo_with_a_certificate(tmp_path) -> None:
     idp = FakeIdentityProvider()
     settings = load_settings(base_env(CLIENT_SECRET="", CLIENT_CERTIFICATE_PATH=str(pem),
                                       CLIENT_CERTIFICATE_THUMBPRINT=thumbprint))
-    OboClient(settings, MemoryPartitionStore(), session=session_with(idp.transport)).graph_token(principal(), mint())
+    obo_client(settings, session_with(idp.transport)).graph_token(principal(), mint())
     assertion = idp.token_requests[0]["client_assertion"][0]
     claims = jwt.decode(assertion, key.public_key(), algorithms=["RS256"],
                         audience=f"https://idp.test/{settings.tenant_id}/oauth2/v2.0/token")
@@ -121,8 +120,7 @@ def test_client_secret_is_sent_but_never_logged(caplog: pytest.LogCaptureFixture
 
     caplog.set_level(logging.DEBUG)
     idp = FakeIdentityProvider()
-    OboClient(load_settings(base_env()), MemoryPartitionStore(),
-              session=session_with(idp.transport)).graph_token(principal(), mint())
+    obo_client(load_settings(base_env()), session_with(idp.transport)).graph_token(principal(), mint())
     request = [r for r in idp.transport.requests if r.url.endswith("/token")][0]
     assert "unit-test-secret" in (request.body + request.headers.get("Authorization", "")) or \
         "Basic " in request.headers.get("Authorization", "")

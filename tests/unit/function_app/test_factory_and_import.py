@@ -8,13 +8,13 @@ import sys
 import pytest
 
 from function_app.settings import load_settings
-from function_app.token_cache.factory import build_partition_store
-from function_app.token_cache.memory import MemoryPartitionStore
+from function_app.token_cache.factory import build_token_store
+from function_app.token_cache.memory import MemoryTokenStore
 from tests.unit.function_app.support import base_env
 
 
 def test_memory_store_by_default() -> None:
-    assert isinstance(build_partition_store(load_settings(base_env())), MemoryPartitionStore)
+    assert isinstance(build_token_store(load_settings(base_env())), MemoryTokenStore)
 
 
 def test_redis_store_is_built_without_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,8 +24,8 @@ def test_redis_store_is_built_without_connecting(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(socket.socket, "connect", refuse)
     settings = load_settings(base_env(TOKEN_CACHE="redis", REDIS_URL="redis://127.0.0.1:1/0",
                                       TOKEN_CACHE_KEYS="k1:" + "A" * 43 + "="))
-    store = build_partition_store(settings)
-    assert type(store).__name__ == "RedisPartitionStore"
+    store = build_token_store(settings)
+    assert type(store).__name__ == "RedisTokenStore"
     store.close()
 
 

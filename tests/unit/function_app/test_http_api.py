@@ -10,14 +10,9 @@ import azure.functions as func
 import pytest
 
 import function_app
-from function_app import graph, obo
-from function_app.auth import request as auth_request
-from function_app.auth.jwks import JwksCache, discovery_urls
-from function_app.auth.validate import TokenValidator
-from function_app.settings import get_settings
-from function_app.token_cache.memory import MemoryPartitionStore
+from function_app import services
 from tests.unit.function_app.support import (API, AUTHORITY_HOST, SPA, TENANT, FakeIdentityProvider, Reply,
-                                             Transport, b64url, mint, registered_functions, session_with,
+                                             Transport, b64url, install_services, mint, registered_functions,
                                              user_function)
 
 PROFILE = {"@odata.context": "ctx", "id": "u1", "displayName": "Ana Souza",
@@ -58,12 +53,7 @@ class GraphFake:
 @pytest.fixture
 def stack(env: pytest.MonkeyPatch) -> tuple[FakeIdentityProvider, GraphFake]:
     idp, graph_fake = FakeIdentityProvider(), GraphFake()
-    settings = get_settings()
-    jwks = JwksCache(discovery_urls(settings.authority_host, settings.tenant_id),
-                     lambda url: session_with(idp.transport).get(url).json())
-    auth_request._validator = TokenValidator(settings, jwks)
-    obo._client = obo.OboClient(settings, MemoryPartitionStore(), session=session_with(idp.transport))
-    graph._client = graph.GraphClient(settings, session=session_with(graph_fake.transport), sleep=lambda s: None)
+    install_services(idp.transport, graph_fake.transport)
     return idp, graph_fake
 
 
@@ -205,7 +195,7 @@ def test_unexpected_exception_is_a_bare_500(stack, monkeypatch: pytest.MonkeyPat
     def explode(token: str) -> Any:
         raise RuntimeError("secret internal state")
 
-    monkeypatch.setattr(graph._client, "me", explode)
+    monkeypatch.setattr(services.current().graph, "me", explode)
     response = call("get-profile", {"X-User-Authorization": f"Bearer {mint()}"})
     problem = assert_problem(response, 500, "internal_error")
     assert "secret internal state" not in response.get_body().decode()
@@ -264,9 +254,8 @@ def test_diagnostics_explain_a_bad_token_and_broken_settings(stack, env: pytest.
     env.setenv("DIAGNOSTICS_ENABLED", "true")
     report = body(call("diagnostics", {"Authorization": "Bearer not-a-jwt"}))
     assert report["token"] == {"valid": False, "code": "invalid_token", "detail": report["token"]["detail"]}
-    from function_app.settings import reset_settings
     env.delenv("TENANT_ID")
-    reset_settings()
+    services.reset()
     report = body(call("diagnostics"))
     assert report["settingsValid"] is False and report["settingsError"]["setting"] == "TENANT_ID"
 

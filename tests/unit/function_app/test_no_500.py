@@ -9,14 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import function_app
-from function_app import graph, obo
-from function_app.token_cache.memory import MemoryPartitionStore
-from function_app.auth import request as auth_request
-from function_app.auth.jwks import JwksCache, discovery_urls
-from function_app.auth.validate import TokenValidator
-from function_app.settings import get_settings
-from tests.unit.function_app.support import (FakeIdentityProvider, Reply, Transport, mint, session_with,
-                                             user_function)
+from tests.unit.function_app.support import FakeIdentityProvider, Reply, Transport, install_services, mint, user_function
 
 HEADERS = ["X-User-Authorization", "Authorization", "X-MS-TOKEN-AAD-ACCESS-TOKEN", "X-MS-CLIENT-PRINCIPAL",
            "x-correlation-id", "x-ms-client-request-id"]
@@ -38,14 +31,9 @@ header_values = st.one_of(
 @pytest.fixture
 def fake_keys(env):
     idp = FakeIdentityProvider()
-    settings_ = get_settings()
-    auth_request._validator = TokenValidator(settings_, JwksCache(
-        discovery_urls(settings_.authority_host, settings_.tenant_id),
-        lambda url: session_with(idp.transport).get(url).json()))
-    obo._client = obo.OboClient(settings_, MemoryPartitionStore(), session=session_with(idp.transport))
     profile = Transport(lambda request: Reply(200, content=b"\x89PNG", headers={"Content-Type": "image/png"})
                         if "/photo/" in request.url else Reply(200, {"id": "1", "displayName": "Ana"}))
-    graph._client = graph.GraphClient(settings_, session=session_with(profile))
+    install_services(idp.transport, profile)
     return idp
 
 

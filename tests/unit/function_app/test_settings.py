@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from function_app.errors import Misconfigured
-from function_app.settings import (ClientCertificate, ClientSecret, ManagedIdentityAssertion, get_settings,
-                                   load_settings, parse_issuer, reset_settings)
+from function_app import services
+from function_app.settings import ClientCertificate, ClientSecret, ManagedIdentityAssertion, load_settings, parse_issuer
 
 from tests.unit.function_app.support import API, SPA, TENANT, base_env
 
@@ -146,20 +146,20 @@ def test_secrets_are_not_in_repr() -> None:
     assert s.token_cache_keys == (("k1", bytes(32)),)
 
 
-def test_get_settings_is_read_once_and_resettable(env) -> None:
-    first = get_settings()
+def test_services_read_the_settings_once_and_can_be_rebuilt(env) -> None:
+    first = services.current()
     env.setenv("API_SCOPE", "access_as_user")
-    assert get_settings() is first
-    reset_settings()
-    assert get_settings().api_scope == "access_as_user"
+    assert services.current() is first and first.settings.api_scope == "user_impersonation"
+    services.reset()
+    assert services.current().settings.api_scope == "access_as_user"
 
 
-def test_get_settings_raises_until_fixed(env) -> None:
+def test_services_raise_until_the_settings_are_fixed(env) -> None:
     env.delenv("API_CLIENT_ID")
     with pytest.raises(Misconfigured):
-        get_settings()
+        services.current()
     env.setenv("API_CLIENT_ID", API)
-    assert get_settings().api_client_id == API
+    assert services.current().settings.api_client_id == API
 
 
 def test_importing_the_app_reads_no_settings(monkeypatch) -> None:

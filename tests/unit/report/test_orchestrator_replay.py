@@ -16,7 +16,10 @@ from function_app.report import model
 
 TENANT = "51699e8e-eeb2-486e-94da-600eb1357656"
 OID = "0b6c9f5e-3f2a-4a53-9a1e-1c1d6a2b7e10"
-JOB = model.JobInput(TENANT, OID, ("User.Read", "User.ReadBasic.All", "GroupMember.Read.All")).to_json()
+SESSION = "s" * 43
+DEADLINE = 1_900_000_000  # 2030: after every timestamp in these histories
+JOB = model.JobInput(TENANT, OID, ("User.Read", "User.ReadBasic.All", "GroupMember.Read.All"), SESSION,
+                     DEADLINE).to_json()
 T0 = "2026-05-04T10:00:00.000000Z"
 T1 = "2026-05-04T10:00:01.000000Z"
 
@@ -30,10 +33,11 @@ def orchestrator():
 
 
 class History:
-    def __init__(self) -> None:
+    def __init__(self, job: dict[str, Any] | None = None) -> None:
+        self.job = job or JOB
         self.events: list[dict[str, Any]] = []
         self.episode(T0)
-        self._add(0, Name=model.ORCHESTRATOR_NAME, Input=json.dumps(JOB), Version=None)
+        self._add(0, Name=model.ORCHESTRATOR_NAME, Input=json.dumps(self.job), Version=None)
 
     def _add(self, event_type: int, event_id: int = -1, at: str = T0, **fields: Any) -> "History":
         self.events.append({"EventType": event_type, "EventId": event_id, "IsPlayed": False, "Timestamp": at,
@@ -62,8 +66,16 @@ class History:
 
     def run(self) -> dict[str, Any]:
         context = {"history": self.events, "instanceId": "job-1", "isReplaying": False,
-                   "parentInstanceId": None, "input": json.dumps(JOB), "upperSchemaVersion": 2}
+                   "parentInstanceId": None, "input": json.dumps(self.job), "upperSchemaVersion": 2}
         return json.loads(orchestrator()(json.dumps(context)))
+
+    def next_task_id(self) -> int:
+        return max((e["EventId"] for e in self.events if e["EventType"] in (4, 10)), default=-1) + 1
+
+    def session_ended(self) -> "History":
+        """The last step the orchestration schedules: ending the job's session."""
+        task_id = self.next_task_id()
+        return self.scheduled(task_id, model.END_SESSION_ACTIVITY).episode().completed(task_id, {"value": {}})
 
 
 def leaves(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -107,7 +119,7 @@ def test_first_episode_fans_out_four_retried_activities_without_any_token():
     assert actions[0]["retryOptions"] == {"firstRetryIntervalInMilliseconds": model.RETRY_FIRST_INTERVAL_MS,
                                           "maxNumberOfAttempts": model.RETRY_MAX_ATTEMPTS}
     payload = json.loads(actions[0]["input"])
-    assert payload == {"partitionKey": f"{TENANT}.{OID}", "scopes": list(JOB["scopes"])}
+    assert payload == {"session": SESSION, "scopes": list(JOB["scopes"])}
     assert "eyJ" not in json.dumps(state)
     assert state["customStatus"]["completed"] == 0 and state["customStatus"]["total"] == 4
 
@@ -131,7 +143,7 @@ def full_history(*, manager_failures: int = 0) -> History:
     # wave 3: Top's manager only: the top of the chain (404 -> null)
     h.scheduled(next_id + 2, "report_manager").episode()
     h.completed(next_id + 2, ok({"manager": None}))
-    return h
+    return h.session_ended()
 
 
 def test_full_replay_builds_the_report_and_reports_progress():
@@ -175,7 +187,7 @@ def test_retry_exhaustion_completes_with_a_clean_graph_unavailable_error():
         if attempt < model.RETRY_MAX_ATTEMPTS - 1:
             h.scheduled(next_id + 1, "report_profile").episode()
             task, next_id = next_id + 1, next_id + 2
-    state = h.run()
+    state = h.session_ended().run()
     assert state["isDone"] is True
     error = state["output"]["error"]
     assert error["code"] == "graph_unavailable"
@@ -191,7 +203,7 @@ def test_throttling_that_outlasts_retries_is_reported_as_graph_throttled():
         h.scheduled(task, "report_groups_page").episode()
         h.failed(task, "Activity function 'report_groups_page' failed: TransientGraphError: graph_throttled: 429")
         h.timer(task + 1).episode().fired(task + 1)
-    state = h.run()
+    state = h.session_ended().run()
     assert state["output"] == {"error": model.job_error("graph_throttled", state["output"]["error"]["detail"])}
 
 
@@ -201,7 +213,7 @@ def test_terminal_activity_error_ends_the_job_with_that_code(code: str):
     h.completed(0, {"error": {"code": code, "detail": "sign in again"}})
     h.completed(1, ok({"directReports": []})).completed(2, ok({"manager": None}))
     h.completed(3, ok({"groups": [], "nextLink": None}))
-    state = h.run()
+    state = h.session_ended().run()
     assert state["isDone"] is True
     assert state["output"] == {"error": {"code": code, "title": model.ERROR_TITLES[code], "detail": "sign in again"}}
     assert state["customStatus"]["stage"] == "Failed"
@@ -213,7 +225,7 @@ def test_manager_cycle_stops_climbing():
     h.completed(2, ok({"manager": BOSS})).completed(3, ok({"groups": [], "nextLink": None}))
     h.scheduled(4, "report_manager").episode()
     h.completed(4, ok({"manager": {"id": OID, "displayName": "Priya again"}}))
-    state = h.run()
+    state = h.session_ended().run()
     assert state["isDone"] is True
     assert state["output"]["managerChain"] == [BOSS]
 
@@ -221,3 +233,46 @@ def test_manager_cycle_stops_climbing():
 def test_replay_is_deterministic():
     history = full_history(manager_failures=1)
     assert history.run() == history.run()
+
+
+def test_the_last_step_ends_the_session_whatever_the_outcome():
+    for history in (full_history(), terminal_failure()):
+        history.events = history.events[:-4]  # undo session_ended(): the state before that step
+        state = history.run()
+        last = leaves(state)[-1]
+        assert state["isDone"] is False
+        assert last["functionName"] == model.END_SESSION_ACTIVITY
+        assert json.loads(last["input"]) == {"session": SESSION}
+
+
+def terminal_failure() -> History:
+    h = first_wave(History()).episode()
+    h.completed(0, {"error": {"code": "interaction_required", "detail": "sign in again"}})
+    h.completed(1, ok({"directReports": []})).completed(2, ok({"manager": None}))
+    h.completed(3, ok({"groups": [], "nextLink": None}))
+    return h.session_ended()
+
+
+def test_a_failure_to_end_the_session_still_completes_the_job():
+    h = full_history()
+    h.events = h.events[:-4]
+    task_id = h.next_task_id()
+    h.scheduled(task_id, model.END_SESSION_ACTIVITY).episode()
+    next_id = task_id + 1
+    for attempt in range(model.RETRY_MAX_ATTEMPTS):
+        h.failed(task_id, "Activity function 'report_end_session' failed: ConnectionError")
+        h.timer(next_id).episode().fired(next_id)
+        if attempt < model.RETRY_MAX_ATTEMPTS - 1:
+            h.scheduled(next_id + 1, model.END_SESSION_ACTIVITY).episode()
+            task_id, next_id = next_id + 1, next_id + 2
+    state = h.run()
+    assert state["isDone"] is True and state["output"]["managerChain"] == [BOSS, TOP]
+
+
+def test_a_job_past_its_deadline_fails_and_ends_its_session():
+    late = dict(JOB, deadline=1_700_000_000)  # 2023: before the history's first timestamp
+    state = History(late).run()
+    assert [a["functionName"] for a in leaves(state)] == [model.END_SESSION_ACTIVITY]
+    h = History(late).session_ended()
+    state = h.run()
+    assert state["isDone"] is True and state["output"]["error"]["code"] == "report_timed_out"

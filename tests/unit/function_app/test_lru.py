@@ -1,11 +1,11 @@
-"""The in-process L1 in front of Redis: bounded, least-recently-used eviction, short TTL."""
+"""The shared expiring LRU: bounded, least-recently-used eviction, per-entry TTL."""
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from function_app.token_cache.l1 import LruTtlCache
+from function_app.lru import LruTtlCache
 
 
 class FakeClock:

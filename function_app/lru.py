@@ -1,10 +1,8 @@
-"""A bounded, thread-safe LRU with per-entry expiry: the Redis token cache's in-process first level (L1),
-and the whole of the process-local store (memory.py).
+"""The one bounded, thread-safe LRU with per-entry expiry in the code base.
 
-The L1 saves a Redis round trip (and an AES-GCM open) on the hot path. Its TTL is short because other
-instances may replace a partition in Redis; a stale L1 copy is harmless for MSAL (tokens in it are still
-valid until their own expiry), and the OBO client drops the L1 entry before it re-reads a partition under
-the exchange lock. Misses are never cached, so a partition another instance just wrote is seen at once.
+Used by the Redis token store's in-process first level (L1), by the process-local token store, by the
+token validator's cache of successful validations, and by the local host's App Service authentication
+emulation. Misses are never cached by any of them.
 """
 from __future__ import annotations
 
@@ -71,6 +69,12 @@ class LruTtlCache(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def keys(self) -> list[K]:
+        """The keys of live entries, least recently used first."""
+        now = self._clock()
+        with self._lock:
+            return [key for key, (expires_at, _) in self._entries.items() if expires_at > now]
 
     def __len__(self) -> int:
         with self._lock:

@@ -1,0 +1,111 @@
+"""`OboClient`: Microsoft Graph tokens On-Behalf-Of the caller, for interactive requests.
+
+Each Graph token is cached under the caller's validated token plus the scopes (`cache_policy`), so every
+new caller token gets exactly one exchange of its own, across instances:
+- a hit in the store (in-process L1, then the shared Redis L2) costs no exchange;
+- concurrent misses for one key share one in-flight exchange (`SingleFlight`), inside the store's
+  cross-process `exchange_lock`, and the store is re-read after taking the lock;
+- failures are never cached, so the next request asks the identity provider again.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Sequence
+
+from ..auth.validate import Principal
+from ..concurrency import SingleFlight
+from ..errors import ApiError, IdentityUnavailable
+from ..logging_setup import log_event
+from ..settings import Settings
+from ..token_cache.store import TokenStore
+from .aadsts import aadsts_codes, map_msal_error
+from .cache_policy import CachedGraphToken, assertion_key, interactive_ttl
+from .msal_apps import TRANSPORT_ERRORS, MsalApps
+
+RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
+
+
+def canonical_scopes(scopes: Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
+    chosen = tuple(scopes) if scopes else tuple(default)
+    if {s.lower() for s in chosen} & RESERVED_SCOPES:
+        raise ValueError("openid, profile and offline_access are added by MSAL; don't pass them")
+    return tuple(sorted(set(chosen)))
+
+
+def user_ref(principal: Principal) -> str:
+    """A stable, non-identifying reference to a user for logs."""
+    return hashlib.sha256(f"{principal.tenant_id}.{principal.object_id}".encode()).hexdigest()[:12]
+
+
+class OboClient:
+    def __init__(self, settings: Settings, store: TokenStore, apps: MsalApps) -> None:
+        self._settings = settings
+        self._store = store
+        self._apps = apps
+        self._flights: SingleFlight[str] = SingleFlight()
+
+    @property
+    def store(self) -> TokenStore:
+        return self._store
+
+    def graph_token(self, principal: Principal, assertion: str, scopes: Sequence[str] | None = None) -> str:
+        """A Graph token for this caller's token: from the cache, else one (shared) exchange."""
+        scopes = canonical_scopes(scopes, self._settings.graph_scopes)
+        key = assertion_key(assertion, scopes)
+        token = self._cached(key)
+        if token is not None:
+            return token
+        return self._flights.run(key, lambda: self._exchange(key, principal, assertion, scopes))
+
+    def forget(self, assertion: str, scopes: Sequence[str] | None = None) -> None:
+        """Drop the Graph token cached for this caller's token (Graph rejected it, or consent was revoked)."""
+        self._store.delete(assertion_key(assertion, canonical_scopes(scopes, self._settings.graph_scopes)))
+
+    def warm_up(self) -> None:
+        """Discovery and the exchanging application, built ahead of the first user (benchmarks, diagnostics)."""
+        self._apps.warm_up()
+
+    def _cached(self, key: str) -> str | None:
+        text = self._store.load(key)
+        entry = CachedGraphToken.parse(text) if text else None
+        return entry.access_token if entry is not None and entry.usable() else None
+
+    def _exchange(self, key: str, principal: Principal, assertion: str, scopes: tuple[str, ...]) -> str:
+        with self._store.exchange_lock(key):
+            self._store.forget_local(key)  # another instance may have stored it while we waited
+            token = self._cached(key)
+            if token is not None:
+                return token
+            app, http = self._apps.exchanger()
+            http.reset()
+            started = time.perf_counter()
+            try:
+                result = app.acquire_token_on_behalf_of(assertion, list(scopes))
+            except ApiError:
+                raise  # from the managed identity's client assertion
+            except TRANSPORT_ERRORS:
+                raise IdentityUnavailable("The identity provider is unavailable.",
+                                          retry_after=http.retry_after) from None
+            codes = aadsts_codes(result)
+            log_event("obo_exchange", user=user_ref(principal), status=http.status, ok="access_token" in result,
+                      error=result.get("error"), aadsts=codes[0] if codes else None,
+                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            if "access_token" not in result:
+                raise map_msal_error(result, self._settings, status=http.status, retry_after=http.retry_after)
+            token = result["access_token"]
+            expires_on = time.time() + _seconds(result.get("expires_in"))
+            ttl = interactive_ttl(expires_on, principal.expires_at)
+            if ttl > 0:
+                self._store.save(key, CachedGraphToken(token, expires_on).serialize(), ttl)
+            else:
+                log_event("obo_result_not_cached", logging.DEBUG, user=user_ref(principal), ttl=ttl)
+            return token
+
+
+def _seconds(value: object) -> float:
+    try:
+        return max(0.0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0

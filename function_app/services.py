@@ -1,0 +1,82 @@
+"""The composition root: the one place that builds the process's services from `Settings`.
+
+Built lazily on first use, once per process (MSAL and the JWKS cache do network I/O when first used, never
+at import). A failure to build (a misconfigured setting) is not remembered: every request reports it until
+the settings are fixed. Tests build their own `Services` and `install` them, or `reset()` after changing
+the environment.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import requests
+
+from .auth.jwks import JwksCache, discovery_urls, requests_fetcher
+from .auth.request import AuthenticatedRequest, authenticate_headers
+from .auth.validate import TokenValidator
+from .graph import GraphClient
+from .graph_access import DelegatedGraph
+from .http_sessions import tls_session
+from .obo import LongRunningSessions, MsalApps, OboClient
+from .settings import Settings, load_environment
+from .token_cache.factory import build_token_store
+from .token_cache.store import TokenStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    validator: TokenValidator
+    store: TokenStore
+    obo: OboClient
+    sessions: LongRunningSessions
+    graph: GraphClient
+    delegated_graph: DelegatedGraph
+
+    @classmethod
+    def build(cls, settings: Settings, *, identity_http: requests.Session | None = None,
+              graph_http: requests.Session | None = None, graph_sleep: Callable[[float], None] | None = None,
+              store: TokenStore | None = None) -> "Services":
+        """Everything from `settings`; the keyword arguments replace a part (tests point them at fakes)."""
+        jwks = JwksCache(discovery_urls(settings.authority_host, settings.tenant_id),
+                         requests_fetcher(identity_http or tls_session(settings)))
+        store = store if store is not None else build_token_store(settings)
+        apps = MsalApps(settings, session=identity_http)
+        obo = OboClient(settings, store, apps)
+        graph = GraphClient(settings, session=graph_http, **({"sleep": graph_sleep} if graph_sleep else {}))
+        return cls(settings=settings, validator=TokenValidator(settings, jwks), store=store, obo=obo,
+                   sessions=LongRunningSessions(settings, store, apps), graph=graph,
+                   delegated_graph=DelegatedGraph(obo))
+
+    def authenticate(self, headers: Mapping[str, str]) -> AuthenticatedRequest:
+        """Who is calling: the one bearer token in `headers`, validated (raises the API's auth errors)."""
+        return authenticate_headers(headers, self.settings, self.validator)
+
+
+_lock = threading.Lock()
+_current: Services | None = None
+
+
+def current() -> Services:
+    """The process's services, built from the environment on first use."""
+    global _current
+    services = _current
+    if services is None:
+        with _lock:
+            if _current is None:
+                _current = Services.build(load_environment())
+            services = _current
+    return services
+
+
+def install(services: Services | None) -> None:
+    """Use `services` from now on (None: build again from the environment on next use)."""
+    global _current
+    with _lock:
+        _current = services
+
+
+def reset() -> None:
+    install(None)
