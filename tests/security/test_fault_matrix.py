@@ -161,16 +161,16 @@ def test_identity_provider_down(tmp_path: Path, http: requests.Session) -> None:
     host = None
     try:
         host = start_host(env=emulator_app_env(private), state_dir=tmp_path / "durable")
-        ok_profile(timed_get(http, host, user_token(private, MIRA))[0], MIRA)
-        sam_token = user_token(private, SAM)  # minted before the outage, never exchanged
         mira_token = user_token(private, MIRA)
+        ok_profile(timed_get(http, host, mira_token)[0], MIRA)
+        sam_token = user_token(private, SAM)  # minted before the outage, never exchanged
         assert private.process is not None
         stop_emulator(private.process)
 
         response, elapsed = timed_get(http, host, sam_token)
         assert_problem(response, {503}, "identity_unavailable")
         assert elapsed < SLACK_S + 1
-        # Mira's Graph token is cached: the request gets as far as Graph, which is down too.
+        # A Graph token is cached for Mira's token: the request gets as far as Graph, which is down too.
         response, elapsed = timed_get(http, host, mira_token)
         assert_problem(response, {503}, "graph_unavailable")
         assert elapsed < GRAPH_BUDGET_S + SLACK_S

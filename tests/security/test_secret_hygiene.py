@@ -3,12 +3,12 @@
 One host runs the real app with DEBUG logging, App Service authentication, the Redis-backed token cache (a
 real redis-server) and durable state in its own folder. The module drives every flow (profile, photo,
 diagnostics, the report job, the error paths: MFA challenge, consent, expired and forged tokens, Graph
-throttling), collects every secret the run saw (the callers' API tokens, the Graph access, refresh and ID
-tokens the OBO exchange put in the cache, read back by decrypting Redis with the configured key, the API
-app's client secret and each user's `client_info`), then scans the host's log, every response body, the
-durable history (the SQLite files and the durable HTTP API with history) and every Redis value for them.
-A last test runs the same flows in this process and scans the app's own loggers (captured at DEBUG) with the
-refresh tokens and client_info read back from the in-memory token cache.
+throttling), collects every secret the run saw (the callers' API tokens; the Graph tokens cached for them
+and the access, refresh and ID tokens of the report job's session, read back by decrypting Redis with the
+configured key; the API app's client secret and each user's `client_info`), then scans the host's log,
+every response body, the durable history (the SQLite files and the durable HTTP API with history) and every
+Redis value for them. A last test runs the same flows in this process and scans the app's own loggers
+(captured at DEBUG) with what the in-memory token store held.
 """
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import msal
 import pytest
 import requests
 
-from function_app.token_cache.crypto import KeyRing
+from function_app.obo.cache_policy import CachedGraphToken, SessionRecord, assertion_key, session_key
+from function_app.token_cache.redis_store import RedisTokenStore
 from tests.fixtures.host import HostHandle, emulator_app_env, start_host
 from tests.security.support import (LENA, MIRA, SAM, USER_HEADER, assemble, decode_part, session, spa_headers,
                                     user_token)
@@ -45,6 +45,7 @@ class Run:
     cache_key: bytes
     api_tokens: list[str] = field(default_factory=list)
     bodies: list[tuple[str, str]] = field(default_factory=list)
+    session_cache: str | None = None  # the report job's session (MSAL cache JSON), read while the job ran
 
     def get(self, http: requests.Session, path: str, headers: dict[str, str], method: str = "GET") -> requests.Response:
         response = http.request(method, self.host.api(path) if not path.startswith("/") else self.host.url + path,
@@ -52,6 +53,9 @@ class Run:
         self.bodies.append((f"{method} {path} -> {response.status_code}", response.text if not
                             response.headers.get("Content-Type", "").startswith("image/") else ""))
         return response
+
+    def store(self) -> RedisTokenStore:
+        return RedisTokenStore(self.redis.url, [(CACHE_KID, self.cache_key)])
 
     def token(self, upn: str = MIRA, **body: Any) -> str:
         value = user_token(self.emulator, upn, **body)
@@ -97,9 +101,16 @@ def driven(run: Run) -> Run:
     assert run.get(http, "diagnostics", spa_headers(mira)).status_code == 200
     assert run.get(http, "diagnostics", {}).status_code == 200
 
+    emulator.fault(endpoint="graph", latency_ms=300, count=None)  # time to read the running job's session
     started = run.get(http, "jobs/profile-report", spa_headers(mira), method="POST")
     assert started.status_code == 202, started.text
     status_url = started.json()["statusUrl"]
+    running = run.get(http, f"/runtime/webhooks/durabletask/instances/{started.json()['id']}?showInput=true", {})
+    job_input = running.json()["input"]
+    job_input = json.loads(job_input) if isinstance(job_input, str) else job_input
+    record = SessionRecord.parse(run.store().load(session_key(job_input["session"])) or "")
+    assert record is not None, "the job's session should be in Redis while the job runs"
+    run.session_cache = record.msal_cache
     deadline = time.monotonic() + 60
     while True:
         status = run.get(http, status_url, spa_headers(mira))
@@ -108,6 +119,7 @@ def driven(run: Run) -> Run:
             break
         time.sleep(0.3)
     assert status.json()["runtimeStatus"] == "Completed", status.text
+    emulator.admin("DELETE", "/_emulator/faults")
     instance = started.json()["id"]
     history = run.get(http, f"/runtime/webhooks/durabletask/instances/{instance}?showHistory=true"
                             f"&showHistoryOutput=true&showInput=true", {})
@@ -134,26 +146,18 @@ def driven(run: Run) -> Run:
 
 @pytest.fixture(scope="module")
 def cache_secrets(driven: Run) -> dict[str, list[str]]:
-    """Decrypt every partition in Redis with the configured key: the Graph-side tokens the run produced."""
-    ring = KeyRing([(CACHE_KID, driven.cache_key)])
-    client = driven.redis.client()
+    """The Graph-side tokens the run produced: those cached for each caller token (decrypted from Redis with the
+    configured key) and those the report job's session held."""
     found: dict[str, list[str]] = {kind: [] for kind in SECRET_KINDS}
-    tid = driven.emulator.tenant_id
-    for upn in (MIRA, SAM):
-        partition = f"{tid}.{driven.emulator.user(upn)['oid']}"
-        keys = [k for k in client.keys("*") if b"lock" not in k]
-        opened = None
-        for key in keys:
-            raw = client.get(key)
-            try:
-                opened = ring.open(partition, raw)
-                break
-            except Exception:
-                continue
-        assert opened is not None, f"no Redis partition for {upn}"
-        cache = json.loads(opened)
-        for kind in SECRET_KINDS:
-            found[kind] += [entry["secret"] for entry in cache.get(kind, {}).values() if entry.get("secret")]
+    store = driven.store()
+    for token in driven.api_tokens:
+        entry = CachedGraphToken.parse(store.load(assertion_key(token, ("User.Read",))) or "")
+        if entry is not None:
+            found["AccessToken"].append(entry.access_token)
+    assert driven.session_cache, "the report job's session was not captured"
+    cache = json.loads(driven.session_cache)
+    for kind in SECRET_KINDS:
+        found[kind] += [entry["secret"] for entry in cache.get(kind, {}).values() if entry.get("secret")]
     return found
 
 
@@ -232,27 +236,20 @@ def test_redis_holds_only_ciphertext(driven: Run, cache_secrets: dict[str, list[
 
 @pytest.fixture
 def in_process(fresh_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The app imported in this process, pointed at the emulator, with fresh process-wide singletons."""
-    from function_app import graph, obo, settings
-    from function_app.auth import request as auth_request
-
-    def reset() -> None:
-        settings.reset_settings()
-        auth_request.reset_validator()
-        obo.reset_obo_client()
-        graph.reset_graph_client()
+    """The app imported in this process, pointed at the emulator, with its services built afresh."""
+    from function_app import services, settings
 
     for name in settings.KNOWN_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     for name, value in {**emulator_app_env(fresh_emulator), "DIAGNOSTICS_ENABLED": "true"}.items():
         monkeypatch.setenv(name, value)
-    reset()
+    services.reset()
     yield fresh_emulator
-    reset()
+    services.reset()
 
 
 def test_in_process_debug_logs_hold_no_secret(in_process: Any, caplog: pytest.LogCaptureFixture) -> None:
-    from function_app import obo
+    from function_app import services
     from tests.integration.function_app.test_profile_api import as_user, call
 
     caplog.set_level(logging.DEBUG)
@@ -263,19 +260,32 @@ def test_in_process_debug_logs_hold_no_secret(in_process: Any, caplog: pytest.Lo
               call("get-profile", as_user(tokens[LENA]))]
     assert [b.status_code for b in bodies] == [200, 200, 200, 200, 401]
 
-    store = obo.get_obo_client().store
+    svc = services.current()
+    caller = svc.authenticate(as_user(tokens[MIRA]))
+    session_id = svc.sessions.start(caller.principal, caller.assertion, svc.settings.report_graph_scopes, 60)
+    svc.sessions.graph_token(session_id, svc.settings.report_graph_scopes)
+    store = svc.store
     secrets_seen: dict[str, str] = {f"api token of {upn}": token for upn, token in tokens.items()}
     for upn in (MIRA, SAM):
+        entry = CachedGraphToken.parse(store.load(assertion_key(tokens[upn], ("User.Read",))) or "")
+        assert entry is not None, f"no Graph token cached for {upn}'s token"
+        secrets_seen[f"Graph token of {upn}"] = entry.access_token
         user = emulator.user(upn)
-        serialized = store.load(f"{emulator.tenant_id}.{user['oid']}")
-        assert serialized, f"no cache partition for {upn}"
-        cache = json.loads(serialized)
-        for kind in SECRET_KINDS:
-            for index, entry in enumerate(cache.get(kind, {}).values()):
-                secrets_seen[f"{kind} #{index} of {upn}"] = entry["secret"]
         secrets_seen[f"client_info of {upn}"] = client_info(user["oid"], emulator.tenant_id)
-    assert any(name.startswith("RefreshToken") for name in secrets_seen)
+    record = SessionRecord.parse(store.load(session_key(session_id)) or "")
+    assert record is not None
+    for kind in SECRET_KINDS:
+        for index, item in enumerate(json.loads(record.msal_cache).get(kind, {}).values()):
+            secrets_seen[f"session {kind} #{index}"] = item["secret"]
+    assert any(name.startswith("session RefreshToken") for name in secrets_seen)
     secrets_seen["client secret"] = emulator.app("api")["client_secret"]
+    # No refresh token under a name derived from a user: interactive entries hold one Graph token each, and the
+    # only refresh token is the job session's, under its random id.
+    user_ids = {emulator.tenant_id} | {emulator.user(upn)["oid"] for upn in (MIRA, SAM, LENA)}
+    for name in store.names():
+        assert not any(part in name for part in user_ids), name
+        text = store.load(name) or ""
+        assert ("refresh" in text.lower()) == (name == session_key(session_id)), name
 
     text = caplog.text + "\n".join(str(record.args) for record in caplog.records)
     assert any(record.levelno == logging.DEBUG for record in caplog.records)

@@ -1,4 +1,5 @@
-"""RedisTokenStore against a real redis-server: encryption at rest, rotation, TTL policy, L1, lock, outages."""
+"""RedisTokenStore against a real redis-server: encryption at rest, integrity (name, expiry, generation),
+rotation, TTL policy, L1, lock, outages."""
 from __future__ import annotations
 
 import base64
@@ -43,7 +44,7 @@ def raw(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def test_partition_written_by_one_instance_is_read_by_another(redis_url: str) -> None:
+def test_an_entry_written_by_one_instance_is_read_by_another(redis_url: str) -> None:
     writer, reader = make_store(redis_url), make_store(redis_url)
     assert reader.load(ALICE) is None
     writer.save(ALICE, msal_like_cache(ALICE), 3600)
@@ -82,8 +83,8 @@ def test_rotation_old_values_readable_new_values_use_new_key_retired_key_is_a_mi
     assert rotated.load(ALICE) == msal_like_cache(ALICE)
     rotated.save(BOB, msal_like_cache(BOB), 3600)
     r = raw(redis_url)
-    assert r.get(rotated.redis_key(BOB)).startswith(b"T1\x05key-b")
-    assert r.get(rotated.redis_key(ALICE)).startswith(b"T1\x05key-a")
+    assert r.get(rotated.redis_key(BOB)).startswith(b"T2\x05key-b")
+    assert r.get(rotated.redis_key(ALICE)).startswith(b"T2\x05key-a")
 
     retired = make_store(redis_url, [KEY_B])
     with caplog.at_level(logging.WARNING):
@@ -101,6 +102,37 @@ def test_value_copied_under_another_users_key_is_not_served(redis_url: str) -> N
     r = raw(redis_url)
     r.set(store.redis_key(BOB), r.get(store.redis_key(ALICE)))
     assert make_store(redis_url).load(BOB) is None
+
+
+def test_a_blob_replayed_after_delete_is_refused(redis_url: str) -> None:
+    store = make_store(redis_url)
+    store.save(ALICE, msal_like_cache(ALICE), 600)
+    r = raw(redis_url)
+    old_blob = r.get(store.redis_key(ALICE))
+    store.delete(ALICE)
+    r.set(store.redis_key(ALICE), old_blob, ex=600)  # someone with write access to Redis puts it back
+    assert make_store(redis_url).load(ALICE) is None
+    store.save(ALICE, "after", 600)  # a new value under the new generation works
+    assert make_store(redis_url).load(ALICE) == "after"
+
+
+def test_an_expired_blob_is_refused_even_if_redis_still_holds_it(redis_url: str) -> None:
+    store = make_store(redis_url)
+    store.save(ALICE, "short-lived", 1)
+    r = raw(redis_url)
+    blob = r.get(store.redis_key(ALICE))
+    time.sleep(2.1)
+    r.set(store.redis_key(ALICE), blob, ex=600)  # kept past its TTL (or put back)
+    assert make_store(redis_url).load(ALICE) is None
+
+
+def test_an_l1_copy_never_outlives_the_entry(redis_url: str) -> None:
+    writer = make_store(redis_url)
+    writer.save(ALICE, "v", 1)
+    reader = make_store(redis_url, l1_ttl_seconds=30)
+    assert reader.load(ALICE) == "v"
+    time.sleep(1.2)
+    assert reader.load(ALICE) is None
 
 
 def test_ttl_follows_request_capped_at_24h_and_slides_on_write(redis_url: str) -> None:
@@ -136,7 +168,7 @@ def test_l1_serves_hot_reads_and_exchange_lock_forces_a_fresh_read(redis_url: st
     other = make_store(redis_url)
     store.save(ALICE, "v1", 600)
     assert store.load(ALICE) == "v1"
-    other.save(ALICE, "v2", 600)  # another instance replaced the partition
+    other.save(ALICE, "v2", 600)  # another instance replaced the entry
     assert store.load(ALICE) == "v1"  # within the L1 TTL this instance keeps its copy
     with store.exchange_lock(ALICE):
         assert store.load(ALICE) == "v2"
@@ -192,7 +224,7 @@ def test_lock_wait_is_bounded(redis_url: str, caplog: pytest.LogCaptureFixture) 
     assert "exchanging here too" in caplog.text
 
 
-def test_waiter_leaves_as_soon_as_the_holder_stores_the_partition(redis_url: str) -> None:
+def test_waiter_leaves_as_soon_as_the_holder_stores_the_entry(redis_url: str) -> None:
     holder, waiter = make_store(redis_url), make_store(redis_url)
     entered = threading.Event()
 
@@ -282,11 +314,12 @@ def test_unreachable_redis_at_startup_never_raises(caplog: pytest.LogCaptureFixt
     assert "serving from the in-process cache" in caplog.text
 
 
-def test_partition_and_its_lock_share_a_cluster_slot() -> None:
+def test_an_entry_its_generation_and_its_lock_share_a_cluster_slot() -> None:
     from redis.crc import key_slot
 
     store = make_store("redis://127.0.0.1:1/0")
-    assert key_slot(store.redis_key(ALICE).encode()) == key_slot(store.lock_key(ALICE).encode())
+    slot = key_slot(store.redis_key(ALICE).encode())
+    assert key_slot(store.lock_key(ALICE).encode()) == slot == key_slot(store.generation_key(ALICE).encode())
     assert store.redis_key(ALICE) != store.redis_key(BOB)
 
 

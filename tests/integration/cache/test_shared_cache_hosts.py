@@ -1,8 +1,9 @@
 """Two Functions hosts sharing one Redis token cache, driven over HTTP against the emulators.
 
-What a deployment with several instances relies on: a burst of first requests for one user makes exactly
-one On-Behalf-Of exchange across instances; Redis never holds token text; key rotation keeps cached
-partitions usable; and a Redis outage mid-run does not fail requests.
+What a deployment with several instances relies on: a burst of first requests with one caller token makes
+exactly one On-Behalf-Of exchange across instances; Redis never holds token text, nor a refresh token
+for interactive requests, nor anything under a name derived from the user; key rotation keeps cached
+entries usable; and a Redis outage mid-run does not fail requests.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import aiohttp
 import pytest
 import redis
 
+from function_app.obo.cache_policy import assertion_key
 from function_app.token_cache.crypto import EnvelopeError, KeyRing
+from function_app.token_cache.redis_store import RedisTokenStore
 from tests.fixtures.emulator import Emulator
 from tests.fixtures.host import HostHandle, emulator_app_env
 from tests.fixtures.redis_server import RedisServer
@@ -90,29 +93,31 @@ def redis_dump(url: str) -> list[tuple[bytes, bytes]]:
     return [(key, client.dump(key) or b"") for key in client.scan_iter("*")]
 
 
-def token_secrets(url: str, keys: list[tuple[str, bytes]], partitions: list[str]) -> list[str]:
-    """Every token the cached MSAL partitions hold, decrypted with the test's keys.
+GRAPH_SCOPES = ("User.Read",)
 
-    The partition key is bound into each envelope as associated data, so opening needs the right one.
+
+def cached_entries(url: str, keys: list[tuple[str, bytes]], caller_tokens: list[str]) -> list[dict[str, Any]]:
+    """What the shared cache holds for these caller tokens, decrypted with the test's keys.
+
+    An entry's name (a hash of the caller's token and scopes) is bound into its envelope, so opening one
+    needs that name: the test computes it from the tokens it sent.
     """
     client, ring, found = redis.Redis.from_url(url), KeyRing(keys), []
-    for key in client.scan_iter("*:p:*"):
+    names = [assertion_key(token, GRAPH_SCOPES) for token in caller_tokens]
+    for key in client.scan_iter("*:e:*"):
         envelope = client.get(key)
-        for partition in partitions:
+        generation = int(client.get(key.replace(b":e:", b":g:")) or 0)
+        for name in names:
             try:
-                cache = json.loads(ring.open(partition, envelope))
+                found.append(json.loads(ring.open(name, envelope, generation=generation)))
             except EnvelopeError:
                 continue
-            for section in cache.values():
-                for entry in section.values():
-                    if isinstance(entry, dict) and entry.get("secret"):
-                        found.append(entry["secret"])
     return found
 
 
-def partition_of(emulator: Emulator, config: dict[str, Any], upn: str) -> str:
-    oid = next(u["oid"] for u in config["users"] if u["upn"] == upn)
-    return f"{emulator.tenant_id}.{oid}"
+def user_derived_names(emulator: Emulator, config: dict[str, Any], upn: str) -> list[str]:
+    user = next(u for u in config["users"] if u["upn"] == upn)
+    return [f"{emulator.tenant_id}.{user['oid']}", user["oid"], upn, f"{user['oid']}.{emulator.tenant_id}"]
 
 
 def test_burst_of_first_requests_across_two_hosts_makes_one_exchange_and_stores_no_token_text(
@@ -132,14 +137,19 @@ def test_burst_of_first_requests_across_two_hosts_makes_one_exchange_and_stores_
     assert_profiles(results, upn)
     assert obo_count(emulator) - before == 1
 
-    secrets_held = token_secrets(redis_url, [KEY_A], [partition_of(emulator, config, upn)])
-    assert secrets_held, "the shared cache should hold the user's Graph access and refresh tokens"
+    entries = cached_entries(redis_url, [KEY_A], [token])
+    assert len(entries) == 1 and set(entries[0]) == {"access_token", "expires_on"}, "one Graph token, no refresh token"
+    secrets_held = [entries[0]["access_token"]]
     for key, value in redis_dump(redis_url):
         for needle in [b"eyJ", token.encode(), upn.encode(), *(s.encode() for s in secrets_held)]:
             assert needle not in key and needle not in value
+    store = RedisTokenStore(redis_url, [KEY_A])
+    client = redis.Redis.from_url(redis_url)
+    for name in user_derived_names(emulator, config, upn):
+        assert not client.exists(store.redis_key(name)), f"an entry under a name derived from the user: {name}"
 
 
-def test_key_rotation_keeps_cached_partitions_and_retired_key_means_a_new_exchange(
+def test_key_rotation_keeps_cached_entries_and_retired_key_means_a_new_exchange(
     fresh_emulator: Emulator, redis_url: str, host_factory: Callable[..., HostHandle], tmp_path: Path
 ) -> None:
     emulator = fresh_emulator
@@ -155,9 +165,9 @@ def test_key_rotation_keeps_cached_partitions_and_retired_key_means_a_new_exchan
     before = obo_count(emulator)
     rotated = start_pair(host_factory, emulator, redis_url, [KEY_B, KEY_A], tmp_path, count=1)
     assert_profiles(fetch_all(profile_calls(rotated, token_1, 3)), first)
-    assert obo_count(emulator) == before  # the key-a partition still opens
+    assert obo_count(emulator) == before  # the key-a entry still opens
     assert_profiles(fetch_all(profile_calls(rotated, token_2, 1)), second)
-    envelopes = [client.get(k) for k in client.scan_iter("*:p:*")]
+    envelopes = [client.get(k) for k in client.scan_iter("*:e:*")]
     assert sorted(KeyRing.key_id_of(e) for e in envelopes) == ["key-a", "key-b"]
     rotated[0].stop()
 
@@ -166,7 +176,7 @@ def test_key_rotation_keeps_cached_partitions_and_retired_key_means_a_new_exchan
     assert_profiles(fetch_all(profile_calls(retired, token_1, 1)), first)  # unreadable -> miss, not an error
     assert_profiles(fetch_all(profile_calls(retired, token_2, 1)), second)
     assert obo_count(emulator) - before == 1
-    envelopes = [client.get(k) for k in client.scan_iter("*:p:*")]
+    envelopes = [client.get(k) for k in client.scan_iter("*:e:*")]
     assert [KeyRing.key_id_of(e) for e in envelopes] == ["key-b", "key-b"]
 
 

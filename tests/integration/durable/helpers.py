@@ -9,6 +9,7 @@ from tests.fixtures.host import emulator_app_env
 
 PRIYA = "priya.natarajan@larkspur.example"
 MIRA = "mira.okafor@larkspur.example"
+LENA = "lena.hoffmann@larkspur.example"  # a conditional-access policy demands MFA for Graph
 
 
 def user_token(emulator: Any, upn: str) -> str:

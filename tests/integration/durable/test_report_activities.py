@@ -1,17 +1,17 @@
-"""Report activities against the Graph emulator over HTTPS, with Graph tokens from the user's cache
-partition after a real On-Behalf-Of exchange (what the HTTP starter does before starting a job)."""
+"""Report activities against the Graph emulator over HTTPS, with Graph tokens from the job's long-running
+session after a real On-Behalf-Of exchange (what the HTTP starter does before starting a job)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
-from function_app.auth.request import authenticate_headers
-from function_app.obo import get_obo_client
+from function_app import services
+from function_app.obo.cache_policy import SessionRecord, session_key
 from function_app.report import activities, model
 from function_app.report.graph_reader import TransientGraphError
-from function_app.settings import get_settings
 from tests.integration.durable.helpers import PRIYA, app_settings, auth_headers, user_token  # noqa: F401
 
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -19,10 +19,12 @@ OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 @pytest.fixture
 def job(app_settings: dict[str, str], fresh_emulator: Any) -> dict[str, Any]:
-    caller = authenticate_headers(auth_headers(user_token(fresh_emulator, PRIYA)))
-    scopes = get_settings().report_graph_scopes
-    get_obo_client().ensure_refreshable(caller.principal, caller.assertion, scopes)
-    return model.JobInput(caller.principal.tenant_id, caller.principal.object_id, tuple(scopes)).activity_input()
+    svc = services.current()
+    caller = svc.authenticate(auth_headers(user_token(fresh_emulator, PRIYA)))
+    scopes = svc.settings.report_graph_scopes
+    session_id = svc.sessions.start(caller.principal, caller.assertion, scopes, model.MAX_RUN_SECONDS)
+    return model.JobInput(caller.principal.tenant_id, caller.principal.object_id, tuple(scopes), session_id,
+                          int(time.time()) + model.MAX_RUN_SECONDS).activity_input()
 
 
 def directory(emulator: Any) -> dict[str, dict[str, Any]]:
@@ -65,7 +67,7 @@ def test_group_pages_follow_next_links(job: dict[str, Any], fresh_emulator: Any)
     assert fresh_emulator.metrics()["graph"]  # the pages really went to the Graph emulator
 
 
-def test_only_one_obo_exchange_then_silent_tokens(job: dict[str, Any], fresh_emulator: Any):
+def test_activities_make_no_exchange_of_their_own(job: dict[str, Any], fresh_emulator: Any):
     before = fresh_emulator.metrics()["token"].get(OBO_GRANT, 0)
     activities.report_profile(job)
     activities.report_direct_reports(job)
@@ -91,8 +93,8 @@ def test_graph_forbidden_is_terminal(job: dict[str, Any], fresh_emulator: Any):
     assert activities.report_profile(job)["error"]["code"] == "graph_forbidden"
 
 
-def test_missing_partition_means_interaction_required(job: dict[str, Any]):
-    get_obo_client().forget(job["partitionKey"])
+def test_an_ended_session_means_interaction_required(job: dict[str, Any]):
+    assert activities.report_end_session({"session": job["session"]}) == {"value": {"ended": True}}
     result = activities.report_profile(job)
     assert result["error"]["code"] == "interaction_required"
     assert "eyJ" not in json.dumps(result)
@@ -100,11 +102,14 @@ def test_missing_partition_means_interaction_required(job: dict[str, Any]):
 
 def test_revoked_refresh_token_means_interaction_required(job: dict[str, Any], fresh_emulator: Any):
     """Access token expired and the refresh token revoked: silent acquisition fails cleanly."""
-    store = get_obo_client().store
-    cache = json.loads(store.load(job["partitionKey"]))
+    store = services.current().store
+    key = session_key(job["session"])
+    record = SessionRecord.parse(store.load(key) or "")
+    assert record is not None
+    cache = json.loads(record.msal_cache)
     for entry in cache.get("AccessToken", {}).values():
         entry["expires_on"] = entry["extended_expires_on"] = "1"
-    store.save(job["partitionKey"], json.dumps(cache), 3600)
+    store.save(key, SessionRecord(json.dumps(cache), record.deadline).serialize(), 3600)
     fresh_emulator.fault(endpoint="token", status=400, aadsts=50173, count=None)
     result = activities.report_profile(job)
     assert result["error"]["code"] == "interaction_required"

@@ -16,6 +16,7 @@ import pytest
 import requests
 from dateutil.parser import isoparse
 
+from function_app.obo.cache_policy import SessionRecord, session_key
 from function_app.token_cache.redis_store import RedisTokenStore
 from tests.fixtures.host import HostHandle, emulator_app_env
 from tests.integration.durable.helpers import MIRA, PRIYA, auth_headers, user_token
@@ -28,7 +29,7 @@ KEYS = [("report-test", os.urandom(32))]
 
 
 def host_env(emulator: Any, redis_url: str) -> dict[str, str]:
-    # A shared (Redis) token cache, as in Azure: a restarted host must still find the user's partition.
+    # A shared (Redis) token cache, as in Azure: a restarted host must still find the job's session.
     keys = ",".join(f"{kid}:{base64.b64encode(secret).decode()}" for kid, secret in KEYS)
     return {**emulator_app_env(emulator), "TOKEN_CACHE": "redis", "REDIS_URL": redis_url, "TOKEN_CACHE_KEYS": keys}
 
@@ -101,14 +102,27 @@ def test_host_crash_mid_job_resumes_and_completes_with_nothing_lost(
     assert resumed, "expected activities in flight at the crash to complete after the restart"
 
 
-def _secrets_in_cache(redis_url: str, partition_key: str) -> list[str]:
-    serialized = RedisTokenStore(redis_url, KEYS).load(partition_key)
-    assert serialized, "the job's user partition should be in the shared cache"
-    cache = json.loads(serialized)
-    secrets = [entry["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken")
-               for entry in cache.get(kind, {}).values()]
+def job_input(state_dir: Path, instance_id: str) -> dict[str, Any]:
+    (db_path,) = state_dir.glob("*.sqlite3")
+    db = sqlite3.connect(db_path)
+    try:
+        (raw,) = db.execute("SELECT input FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    finally:
+        db.close()
+    value = json.loads(raw)
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def session_secrets(redis_url: str, session_id: str) -> list[str]:
+    """Every token the job's session holds in the shared cache (read while the job runs)."""
+    text = RedisTokenStore(redis_url, KEYS).load(session_key(session_id))
+    assert text, "the job's session should be in the shared cache while it runs"
+    record = SessionRecord.parse(text)
+    assert record is not None
+    cache = json.loads(record.msal_cache)
     assert any(entry for entry in cache.get("RefreshToken", {}).values())
-    return secrets
+    return [entry["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken")
+            for entry in cache.get(kind, {}).values()]
 
 
 def test_state_dir_holds_no_token_material(host_factory: Callable[..., HostHandle], fresh_emulator: Any,
@@ -117,12 +131,16 @@ def test_state_dir_holds_no_token_material(host_factory: Callable[..., HostHandl
     env = host_env(fresh_emulator, redis_url)
     host = host_factory(env=env, state_dir=state_dir)
     token = user_token(fresh_emulator, PRIYA)
+    fresh_emulator.fault(endpoint="graph", latency_ms=300, count=None)  # time to look at the running job
     job = start_job(host, token)
+    recorded = job_input(state_dir, job["id"])
+    assert set(recorded) == {"session", "owner", "scopes", "deadline"}
+    secrets = session_secrets(redis_url, recorded["session"])
     assert poll(host, job["statusUrl"], token)["runtimeStatus"] == "Completed"
+    assert RedisTokenStore(redis_url, KEYS).load(session_key(recorded["session"])) is None  # ended with the job
     host.stop()
 
-    priya = next(u for u in fresh_emulator.config["users"] if u["upn"] == PRIYA)
-    needles = [token, env["CLIENT_SECRET"], *_secrets_in_cache(redis_url, f"{priya['tenant_id']}.{priya['oid']}")]
+    needles = [token, env["CLIENT_SECRET"], *secrets]
     files = [p for p in state_dir.rglob("*") if p.is_file()]
     assert files, "the runtime should have persisted its state"
     history = history_events(state_dir, job["id"])

@@ -2,6 +2,7 @@
 (SQLite history, the SDK's replay) -> activities -> Graph emulator, polled through `GET /api/jobs/{id}`."""
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -10,7 +11,7 @@ import pytest
 import requests
 
 from tests.fixtures.host import HostHandle, emulator_app_env
-from tests.integration.durable.helpers import MIRA, PRIYA, auth_headers, user_token
+from tests.integration.durable.helpers import LENA, MIRA, PRIYA, auth_headers, user_token
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +118,56 @@ def test_start_without_graph_consent_is_a_consent_problem(report_host: HostHandl
     problem = response.json()
     assert problem["code"] == "consent_required" and problem["consentUrl"]
     assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+def instance_count(state_dir: Path) -> int:
+    databases = list(state_dir.glob("*.sqlite3"))
+    if not databases:
+        return 0
+    db = sqlite3.connect(databases[0])
+    try:
+        return db.execute("SELECT COUNT(*) FROM instances").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_token_that_fails_conditional_access_starts_no_job(host_factory: Callable[..., HostHandle],
+                                                             fresh_emulator: Any, tmp_path: Path):
+    """Lena's policy demands MFA: even after an MFA token was used, a password-only token can't start a job."""
+    state_dir = tmp_path / "durable"
+    host = host_factory(env=emulator_app_env(fresh_emulator), state_dir=state_dir)
+    with_mfa = fresh_emulator.mint(user=LENA, client_id=fresh_emulator.app("spa")["client_id"],
+                                   audience=fresh_emulator.app("api")["client_id"], scopes=["user_impersonation"],
+                                   claims={"amr": ["pwd", "mfa"]})
+    assert http().get(host.api("get-profile"), headers=auth_headers(with_mfa), timeout=30).status_code == 200
+    password_only = fresh_emulator.mint(user=LENA, client_id=fresh_emulator.app("spa")["client_id"],
+                                        audience=fresh_emulator.app("api")["client_id"],
+                                        scopes=["user_impersonation"], claims={"amr": ["pwd"]})
+    response = http().post(host.api("jobs/profile-report"), headers=auth_headers(password_only), timeout=60)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "interaction_required" and "capolids" in response.json()["claims"]
+    assert 'error="insufficient_claims"' in response.headers["WWW-Authenticate"]
+    assert instance_count(state_dir) == 0
+
+
+def test_a_completed_job_leaves_no_session_behind(host_factory: Callable[..., HostHandle], fresh_emulator: Any,
+                                                  tmp_path: Path, redis_url: str):
+    import base64
+    import os
+
+    import redis
+
+    keys = f"jobs-test:{base64.b64encode(os.urandom(32)).decode()}"
+    env = {**emulator_app_env(fresh_emulator), "TOKEN_CACHE": "redis", "REDIS_URL": redis_url,
+           "TOKEN_CACHE_KEYS": keys}
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    host = host_factory(env=env, state_dir=tmp_path / "durable")
+    token = user_token(fresh_emulator, PRIYA)
+    fresh_emulator.fault(endpoint="graph", latency_ms=300, count=None)
+    job = start_job(host, token)
+    time.sleep(0.5)
+    entries = [k for k in client.keys("*") if b":e:" in k]
+    assert len(entries) == 1  # the job's session, while it runs (nothing else: no interactive call was made)
+    assert poll(host, job["statusUrl"], token)["runtimeStatus"] == "Completed"
+    assert [k for k in client.keys("*") if b":e:" in k] == []

@@ -6,6 +6,7 @@ found by route, called with `azure.functions.HttpRequest` objects.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import re
@@ -18,8 +19,8 @@ import azure.functions as func
 import pytest
 
 import function_app
-from function_app import graph
-from function_app.settings import get_settings
+from function_app import services
+from function_app.graph import GraphClient
 from tests.unit.function_app.support import user_function
 
 MIRA = "mira.okafor@larkspur.example"
@@ -92,7 +93,7 @@ def test_photo_and_no_photo(backend: Any) -> None:
     problem(call("get-profile/photo", as_user(user_token(backend, SAM))), 404, "photo_not_found")
 
 
-def test_repeated_calls_cost_one_exchange(backend: Any) -> None:
+def test_the_same_token_five_times_costs_one_exchange(backend: Any) -> None:
     token = user_token(backend)
     for _ in range(5):
         assert call("get-profile", as_user(token)).status_code == 200
@@ -100,6 +101,28 @@ def test_repeated_calls_cost_one_exchange(backend: Any) -> None:
     # another user gets their own exchange (and their own profile)
     other = call("get-profile", as_user(user_token(backend, SAM)))
     assert json.loads(other.get_body())["userPrincipalName"] == SAM
+    assert obo_exchanges(backend) == 2
+
+
+def test_two_tokens_of_one_user_cost_two_exchanges(backend: Any) -> None:
+    first, second = user_token(backend), user_token(backend)
+    assert first != second
+    for token in (first, second, first, second):
+        assert call("get-profile", as_user(token)).status_code == 200
+    assert obo_exchanges(backend) == 2
+
+
+def test_a_password_only_token_never_reuses_what_an_mfa_sign_in_earned(backend: Any) -> None:
+    """The Conditional Access bypass this cache once allowed: Lena's policy demands MFA for Graph."""
+    with_mfa = user_token(backend, LENA, claims={"amr": ["pwd", "mfa"]})
+    assert call("get-profile", as_user(with_mfa)).status_code == 200
+    password_only = user_token(backend, LENA, claims={"amr": ["pwd"]})
+    response = call("get-profile", as_user(password_only))
+    body = problem(response, 401, "interaction_required")
+    assert "capolids" in body["claims"] and 'error="insufficient_claims"' in response.headers["WWW-Authenticate"]
+    assert obo_exchanges(backend) == 2
+    # The MFA token itself keeps working from the cache.
+    assert call("get-profile", as_user(with_mfa)).status_code == 200
     assert obo_exchanges(backend) == 2
 
 
@@ -147,9 +170,19 @@ def test_consent_revoked(backend: Any) -> None:
     api = backend.app("api")["client_id"]
     backend.consent(client_id=api, resource="https://graph.microsoft.com", granted=False)
     body = problem(call("get-profile", as_user(user_token(backend))), 403, "consent_required")
-    settings = get_settings()
-    assert body["consentUrl"] == f"{settings.authority}/adminconsent?client_id={api}"
+    settings = services.current().settings
+    assert body["consentUrl"].startswith(f"{settings.authority}/adminconsent?client_id={api}")
     assert "AADSTS65001" in body["detail"]
+
+
+def test_consent_revoked_while_a_token_is_cached(backend: Any) -> None:
+    cached = user_token(backend)
+    assert call("get-profile", as_user(cached)).status_code == 200
+    api = backend.app("api")["client_id"]
+    backend.consent(client_id=api, resource="https://graph.microsoft.com", granted=False)
+    body = problem(call("get-profile", as_user(user_token(backend))), 403, "consent_required")
+    assert "AADSTS65001" in body["detail"]
+    assert obo_exchanges(backend) == 2
 
 
 def test_mfa_user_gets_a_claims_challenge(backend: Any) -> None:
@@ -199,7 +232,8 @@ def test_graph_outage_is_graph_unavailable(backend: Any) -> None:
 
 
 def test_graph_throttling_beyond_the_budget(backend: Any) -> None:
-    graph._client = graph.GraphClient(get_settings(), budget_seconds=2.5)
+    svc = services.current()
+    services.install(dataclasses.replace(svc, graph=GraphClient(svc.settings, budget_seconds=2.5)))
     backend.fault(endpoint="graph", status=429, retry_after=1, count=50)
     started = time.monotonic()
     response = call("get-profile", as_user(user_token(backend)))
