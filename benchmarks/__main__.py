@@ -24,7 +24,7 @@ from .admin import EmulatorAdmin, count_requests
 from .cold_start import measure as measure_cold_start
 from .loadgen import percentile, run_load
 from .processes import ROOT, Child, StartError, base_env, start_json_child
-from .report import BenchConfig, Measured, format_table, results_document, write_results
+from .report import BenchConfig, Measured, Renewal, format_table, results_document, write_results
 from .tenant import write_tenant_file
 # One redis-server launcher for tests and benchmark: free port, no persistence, stopped by pid.
 from tests.fixtures.redis_server import RedisServerError, start_redis_server
@@ -38,6 +38,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--renew-every", type=int, default=50,
+                        help="the renewal scenario: each user takes a new API token every this many requests")
     parser.add_argument("--token-latency-ms", type=int, default=120)
     parser.add_argument("--graph-latency-ms", type=int, default=60)
     parser.add_argument("--cache", choices=("redis", "memory"), default="redis",
@@ -91,13 +93,13 @@ def _cpu(groups: dict[str, list[Child]]) -> dict[str, float | None]:
     return seconds
 
 
-def measure_app(admin: EmulatorAdmin, hosts: list[Child], emulator: Child, users: list[tuple[str, str]],
-                args: argparse.Namespace) -> Measured:
+def measure_app(admin: EmulatorAdmin, hosts: list[Child], emulator: Child, users: list[tuple[Any, str]],
+                args: argparse.Namespace, renew_every: int | None = None) -> Measured:
     urls = [host.info["url"] + "/api/get-profile" for host in hosts]
     groups = {"hosts": hosts, "emulators": [emulator]}
     before = admin.metrics()
     cpu_before = _cpu(groups)
-    load = asyncio.run(run_load(urls, users, args.requests, args.concurrency))
+    load = asyncio.run(run_load(urls, users, args.requests, args.concurrency, renew_every=renew_every))
     cpu_after = _cpu(groups)
     after = admin.metrics()
     # CPU per request does not depend on what else runs on the machine, unlike latency under contention.
@@ -157,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
             hosts = ours_hosts if args.only == "ours" else baseline_hosts
             print(f"{args.only}: {args.requests} requests (host pids {[h.pid for h in hosts]}) ...", file=sys.stderr)
             measured = measure_app(admin, hosts, emulator, users, args)
-            print(json.dumps({**measured.summary(), "graph_floor_p50_ms": round(percentile(floor.latencies_ms, 50), 2),"cpu_ms_per_request": measured.cpu_ms_per_request,
+            print(json.dumps({**measured.summary(), "graph_floor_p50_ms": round(percentile(floor.latencies_ms, 50), 2),
+                              "cpu_ms_per_request": measured.cpu_ms_per_request,
                               "failures": measured.load.failures}, indent=2))
             ok = measured.load.ok == args.requests
             return 0 if ok else 1
@@ -165,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
         baseline = measure_app(admin, baseline_hosts, emulator, users, args)
         print(f"ours: {args.requests} requests ...", file=sys.stderr)
         ours = measure_app(admin, ours_hosts, emulator, users, args)
+        renewals = -(-args.requests // (len(people) * args.renew_every))  # tokens per user
+        renewing = [([admin.mint(p["upn"], apps["spa"]["client_id"], apps["api"]["client_id"], ["user_impersonation"])
+                      for _ in range(renewals)], p["upn"]) for p in people]
+        print(f"ours, tokens renewed every {args.renew_every} requests: {args.requests} requests ...", file=sys.stderr)
+        renewal = Renewal(args.renew_every, measure_app(admin, ours_hosts, emulator, renewing, args, args.renew_every))
 
         bench_config = BenchConfig(args.users, args.requests, args.concurrency, args.token_latency_ms,
                                    args.graph_latency_ms)
@@ -175,11 +183,11 @@ def run(args: argparse.Namespace) -> int:
         for name, measured in (("baseline", baseline), ("ours", ours)):
             if measured.load.failures:
                 notes.append(f"{name} failures (first {len(measured.load.failures)}): {measured.load.failures}")
-        document = results_document(bench_config, baseline, ours, cold)
+        document = results_document(bench_config, baseline, ours, cold, floor, renewal)
         path = write_results(document, args.output)
-        print(format_table(bench_config, baseline, ours, cold, notes, floor))
+        print(format_table(bench_config, baseline, ours, cold, notes, floor, renewal))
         print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-        ok = baseline.load.ok == args.requests and ours.load.ok == args.requests
+        ok = baseline.load.ok == ours.load.ok == renewal.measured.load.ok == args.requests
         return 0 if ok else 1
     except (StartError, RedisServerError) as exc:
         print(f"benchmark: {exc}", file=sys.stderr)

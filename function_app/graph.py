@@ -31,6 +31,7 @@ from requests.cookies import RequestsCookieJar
 from .errors import (ApiError, ConsentRequired, GraphThrottled, GraphUnavailable, InteractionRequired, NotFound,
                      PhotoNotFound)
 from .logging_setup import log_event
+from .http_sessions import tls_session
 from .settings import Settings
 
 PROFILE_FIELDS = ("id", "displayName", "givenName", "surname", "userPrincipalName", "mail", "jobTitle",
@@ -43,6 +44,7 @@ MAX_ATTEMPTS = 4
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
 _USER_SEGMENT_RE = re.compile(r"/users/[^/]+")
 MAX_PREPARED_TEMPLATES = 64
+POOL_MAXSIZE = 32
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,10 @@ class GraphClient:
         self._budget = budget_seconds
         self._sleep = sleep
         self._clock = clock
+        # REQUESTS_CA_BUNDLE must not override the trust store (docs/architecture.md, "Platform facts").
         if session is None:
-            session = requests.Session()
-            session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32,
-                                                                    max_retries=0))
-        # REQUESTS_CA_BUNDLE would otherwise override `verify` (docs/architecture.md, "Platform facts").
+            session = tls_session(settings, pool_maxsize=POOL_MAXSIZE)
         session.trust_env = False
-        session.verify = settings.tls_verify
         self._session = session
         self._templates: dict[tuple[Any, ...], _Template] = {}
         self._templates_lock = threading.Lock()

@@ -31,6 +31,10 @@ class LruTtlCache(Generic[K, V]):
         self._lock = threading.Lock()
 
     @property
+    def ttl_seconds(self) -> float:
+        return self._ttl
+
+    @property
     def enabled(self) -> bool:
         return self._max > 0 and self._ttl > 0
 

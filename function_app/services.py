@@ -7,6 +7,7 @@ the environment.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -16,9 +17,11 @@ import requests
 from .auth.jwks import JwksCache, discovery_urls, requests_fetcher
 from .auth.request import AuthenticatedRequest, authenticate_headers
 from .auth.validate import TokenValidator
+from .errors import ApiError
 from .graph import GraphClient
 from .graph_access import DelegatedGraph
 from .http_sessions import tls_session
+from .logging_setup import log_event
 from .obo import LongRunningSessions, MsalApps, OboClient
 from .settings import Settings, load_environment
 from .token_cache.factory import build_token_store
@@ -50,6 +53,15 @@ class Services:
                    sessions=LongRunningSessions(settings, store, apps), graph=graph,
                    delegated_graph=DelegatedGraph(obo))
 
+    def warm_up(self) -> None:
+        """What a first request would otherwise initialise, so it doesn't: OpenID discovery and the exchanging MSAL
+        application, and the signing keys. A failed step is logged; the request that needs it retries it."""
+        for step, call in (("msal", self.obo.warm_up), ("jwks", self.validator.jwks.warm)):
+            try:
+                call()
+            except ApiError as error:
+                log_event("warmup_step_failed", logging.WARNING, step=step, code=error.code)
+
     def authenticate(self, headers: Mapping[str, str]) -> AuthenticatedRequest:
         """Who is calling: the one bearer token in `headers`, validated (raises the API's auth errors)."""
         return authenticate_headers(headers, self.settings, self.validator)
@@ -69,6 +81,16 @@ def current() -> Services:
                 _current = Services.build(load_environment())
             services = _current
     return services
+
+
+def warm_up() -> None:
+    """Build the services and warm them up (the warmup function's work); never raises."""
+    try:
+        services = current()
+    except ApiError as error:
+        log_event("warmup_skipped", logging.WARNING, code=error.code, setting=getattr(error, "setting", None))
+        return
+    services.warm_up()
 
 
 def install(services: Services | None) -> None:

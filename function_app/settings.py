@@ -164,7 +164,7 @@ def _guid(value: str | None, setting: str) -> str:
 
 def _https_url(value: str, setting: str) -> str:
     parts = urlsplit(value)
-    # MSAL Python refuses non-https authorities, and tokens must never cross plain HTTP (DESIGN.md section 2).
+    # MSAL Python refuses non-https authorities, and tokens must never cross plain HTTP (docs/architecture.md, "Platform facts").
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
         raise Misconfigured(f"{setting} must be an https URL without query or fragment.", setting=setting)
     return value.rstrip("/")

@@ -1,1 +1,1 @@
-"""Finding and validating the signed-in user's access token (DESIGN.md section 2)."""
+"""Finding and validating the signed-in user's access token (docs/architecture.md, "Platform facts")."""

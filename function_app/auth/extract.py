@@ -2,8 +2,8 @@
 
 Precedence (docs/architecture.md, "Token headers"): the user-token header (`X-User-Authorization` by
 default), then `Authorization`, then App Service's token store header `X-MS-TOKEN-AAD-ACCESS-TOKEN`.
-Static Web Apps replaces `Authorization` with its own platform token on proxied requests (DESIGN.md
-section 2, static-web-apps issues #34/#158/#275/#313), which is why the SPA's own header comes first.
+Static Web Apps replaces `Authorization` with its own platform token on proxied requests (docs/architecture.md,
+"Platform facts": static-web-apps issues #34/#158/#275/#313), which is why the SPA's own header comes first.
 The first header present decides: a malformed value there is an error, never a silent fall-through to
 a header with lower precedence.
 """

@@ -3,7 +3,7 @@
 Keys come from the `jwks_uri` of both the v2 and the v1 discovery documents (v1 tokens, issuer
 `https://sts.windows.net/{tid}/`, are signed with keys published there). They are cached for
 `ttl_seconds` (24 h); a token whose `kid` is unknown triggers a refetch at most once per
-`unknown_kid_interval` (5 min, DESIGN.md section 2) so forged `kid`s can't hammer the identity provider.
+`unknown_kid_interval` (5 min; docs/architecture.md, "Platform facts") so forged `kid`s can't hammer the identity provider.
 When a refresh fails, keys already known keep working; with a cold cache the caller gets a 503
 `identity_unavailable` with Retry-After.
 """
@@ -105,6 +105,11 @@ class JwksCache:
 
     def status(self) -> JwksStatus:
         return JwksStatus(keys=len(self._keys), fetched_at=self._fetched_at, last_error=self._last_error)
+
+    def warm(self) -> None:
+        """Fetch the keys now if none are known yet (a new instance's warm-up); raises `IdentityUnavailable`."""
+        if self._fetched_at is None:
+            self._refresh(reason="warmup")
 
     def probe(self) -> JwksStatus:
         """Force a fetch (diagnostics); never raises."""

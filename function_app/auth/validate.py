@@ -1,4 +1,4 @@
-"""Validate an Entra ID access token for this API and return the signed-in user (DESIGN.md section 2).
+"""Validate an Entra ID access token for this API and return the signed-in user (docs/architecture.md, "Platform facts").
 
 Behind App Service authentication with a linked Static Web App the platform only proves the request came
 through the SWA, so the function checks the user's JWT itself: RS256 signature with a key from the

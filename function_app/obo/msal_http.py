@@ -11,10 +11,10 @@ from typing import Any
 
 import requests
 
+from ..http_sessions import tls_session
 from ..settings import Settings
 
 MSAL_TIMEOUT = (3.05, 10.0)
-POOL_CONNECTIONS = 4
 POOL_MAXSIZE = 32
 
 
@@ -27,14 +27,8 @@ class TimeoutSession(requests.Session):
 
 
 def msal_session(settings: Settings) -> requests.Session:
-    """The session MSAL's applications share. `trust_env = False` so REQUESTS_CA_BUNDLE can't override `verify`
-    (docs/architecture.md, "Platform facts")."""
-    session = TimeoutSession()
-    session.trust_env = False
-    session.verify = settings.tls_verify
-    session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=POOL_CONNECTIONS,
-                                                            pool_maxsize=POOL_MAXSIZE, max_retries=0))
-    return session
+    """The session MSAL's applications share (trust store and TLS context: `http_sessions`)."""
+    return tls_session(settings, pool_maxsize=POOL_MAXSIZE, session=TimeoutSession())
 
 
 class ResponseRecorder:

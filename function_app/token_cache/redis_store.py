@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -127,6 +128,8 @@ class RedisTokenStore:
             credential_provider=credential_provider,  # Entra authentication (entra_auth.py), else the URL's
         )
         self._release = self._redis.register_script(_RELEASE_LOCK_LUA)
+        # Per thread, inside `exchange_lock`: entries found absent when the lock was taken, with their generation.
+        self._absent = threading.local()
         # Counters for diagnostics and the benchmark; unlocked, so approximate under heavy concurrency.
         self._stats = {"l1_hits": 0, "l2_hits": 0, "misses": 0, "unreadable": 0, "backend_failures": 0}
 
@@ -137,6 +140,9 @@ class RedisTokenStore:
         if cached is not None:
             self._stats["l1_hits"] += 1
             return cached
+        if name in getattr(self._absent, "names", {}):
+            self._stats["misses"] += 1
+            return None  # read a moment ago, under the exchange lock this thread holds
         reply = self._call("read", lambda r: _read(r, self.redis_key(name), self.generation_key(name)))
         if reply is FAILED or reply[0] is None:
             self._stats["misses"] += 1
@@ -157,11 +163,13 @@ class RedisTokenStore:
             self.delete(name)
             return
         self._l1.put(name, text, ttl)
-        generation = self._call("read generation", lambda r: r.get(self.generation_key(name)))
+        known = getattr(self._absent, "names", {}).pop(name, None)
+        generation = known if known is not None else self._call(
+            "read generation", lambda r: _generation(r.get(self.generation_key(name))))
         if generation is FAILED:
             return  # no Redis: the L1 copy serves this process
         envelope = self._keyring.seal(name, text.encode("utf-8"), expires_at=int(time.time()) + ttl,
-                                      generation=_generation(generation))
+                                      generation=generation)
         self._call("write", lambda r: r.set(self.redis_key(name), envelope, ex=ttl))
 
     def delete(self, name: str) -> None:
@@ -220,12 +228,16 @@ class RedisTokenStore:
         seen: Any = FAILED  # the entry's bytes when we first found the lock taken
 
         while True:
-            reply = self._call("lock", lambda r: _try_lock(r, lock_key, data_key, token, self._lock_ttl_ms))
+            reply = self._call("lock", lambda r: _try_lock(r, lock_key, data_key, self.generation_key(name), token,
+                                                            self._lock_ttl_ms))
             if reply is FAILED:
                 break  # no shared lock without Redis: this process exchanges on its own
-            got_lock, current = reply
+            got_lock, current, generation = reply
             if got_lock:
                 acquired = True
+                if current is None:
+                    # Nobody stored the entry: the caller's re-read and its write's generation read are known.
+                    self._absent.names = {**getattr(self._absent, "names", {}), name: generation}
                 break
             if seen is FAILED:
                 seen = current
@@ -246,6 +258,7 @@ class RedisTokenStore:
         try:
             yield
         finally:
+            getattr(self._absent, "names", {}).pop(name, None)
             if acquired:
                 self._call("unlock", lambda r: self._release(keys=[lock_key], args=[token], client=r))
 
@@ -302,13 +315,15 @@ def _generation(raw: Any) -> int:
         return -1  # not ours: nothing opens under it
 
 
-def _try_lock(client: redis.Redis, lock_key: str, data_key: str, token: str, ttl_ms: int) -> tuple[bool, Any]:
-    # One round trip: try to take the lock and, in case it is taken, see what the entry holds now.
+def _try_lock(client: redis.Redis, lock_key: str, data_key: str, generation_key: str, token: str,
+              ttl_ms: int) -> tuple[bool, Any, int]:
+    # One round trip: try to take the lock and see what the entry (and its generation) holds now.
     pipe = client.pipeline(transaction=False)
     pipe.set(lock_key, token, nx=True, px=ttl_ms)
     pipe.get(data_key)
-    got_lock, current = pipe.execute()
-    return bool(got_lock), current
+    pipe.get(generation_key)
+    got_lock, current, generation = pipe.execute()
+    return bool(got_lock), current, _generation(generation)
 
 
 def _digest(name: str) -> str:

@@ -54,6 +54,12 @@ class LoadedApp:
     http_functions: list[HttpFunction]
 
     @property
+    def warmup_handlers(self) -> list[Callable[..., Any]]:
+        """Functions with a warmup trigger: Azure runs them on a new instance before it takes traffic."""
+        return [f.get_user_function() for f in self.functions
+                if (trigger := f.get_trigger()) is not None and trigger.type == "warmupTrigger"]
+
+    @property
     def uses_durable(self) -> bool:
         return any(b.type in DURABLE_BINDING_TYPES for f in self.functions for b in f.get_bindings())
 

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,7 @@ async def serve(args: argparse.Namespace) -> int:
         # The runtime starts before the first request can reach a durable client binding.
         if durable is not None:
             await durable.start()
+        await _warm_up(loaded, host_config.function_timeout)
         await web.SockSite(runner, sock, shutdown_timeout=5.0).start()
         auth_on = easy_auth is not None and easy_auth.settings.enabled
         print(json.dumps({"url": base_url, "functions": _describe(loaded, routes, base_url),
@@ -178,6 +180,20 @@ async def serve(args: argparse.Namespace) -> int:
             await easy_auth.close()
         invoker.shutdown()
     return 0
+
+
+async def _warm_up(loaded: LoadedApp, timeout: float | None) -> None:
+    """Run the app's warmup functions before taking traffic, as Azure does when it adds an instance (there,
+    only on scale-out; here on every start). A failing warm-up is logged: requests then initialise lazily."""
+    for handler in loaded.warmup_handlers:
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(handler, None), timeout or 30.0)
+        except Exception as exc:  # noqa: BLE001 - the app must start anyway
+            log.warning("warmup function %s failed (%s)", getattr(handler, "__name__", handler), type(exc).__name__)
+        else:
+            log.info("warmup function %s took %.0f ms", getattr(handler, "__name__", handler),
+                     (time.perf_counter() - started) * 1000)
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,6 @@ import logging
 import os
 import ssl
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -27,6 +26,7 @@ import aiohttp
 import jwt
 from jwt import PyJWK
 
+from function_app.lru import LruTtlCache
 from localdev.host.authsettings import AuthSettings
 
 log = logging.getLogger("localdev.host.easyauth")
@@ -74,14 +74,14 @@ class Validated:
 
 
 class ValidatedTokens:
-    """Successful validations by token digest: bounded LRU, per-entry expiry. Used from one event loop."""
+    """Successful validations by token digest, each kept until min(exp, max age): the code base's one expiring
+    LRU (`function_app.lru`), as the product's own validator uses it."""
 
     def __init__(self, max_entries: int = CACHE_MAX_ENTRIES, max_age_seconds: float = CACHE_MAX_AGE_SECONDS,
                  clock: Callable[[], float] | None = None) -> None:
-        self._max_entries = max(0, max_entries)
-        self._max_age = max_age_seconds
         self._clock = clock
-        self._entries: OrderedDict[bytes, Validated] = OrderedDict()
+        self._entries: LruTtlCache[bytes, Validated] = LruTtlCache(max(0, max_entries), max_age_seconds,
+                                                                   clock=self.now)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -90,26 +90,14 @@ class ValidatedTokens:
         return self._clock() if self._clock is not None else time.time()
 
     def get(self, digest: bytes) -> Validated | None:
-        entry = self._entries.get(digest)
-        if entry is None:
-            return None
-        # valid_until <= exp, so this re-checks exp on every hit.
-        if self.now() >= entry.valid_until:
-            del self._entries[digest]
-            return None
-        self._entries.move_to_end(digest)
-        return entry
+        return self._entries.get(digest)  # an entry never outlives the token's exp (see `put`)
 
     def put(self, digest: bytes, claims: dict[str, Any]) -> Validated:
         now = self.now()
         exp = claims.get("exp")
-        valid_until = min(float(exp), now + self._max_age) if isinstance(exp, (int, float)) else now
+        valid_until = min(float(exp), now + self._entries.ttl_seconds) if isinstance(exp, (int, float)) else now
         entry = Validated(claims, valid_until)
-        if valid_until > now and self._max_entries > 0:  # inside the leeway after exp: never cached
-            self._entries[digest] = entry
-            self._entries.move_to_end(digest)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+        self._entries.put(digest, entry, valid_until - now)  # inside the leeway after exp: never cached
         return entry
 
 

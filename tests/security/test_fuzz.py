@@ -189,7 +189,7 @@ def _numeric_date(value: Any) -> bool:
 
 
 def oracle_accepts(token: str) -> bool:
-    """An independent reading of the rules (DESIGN.md section 2) with PyJWT and the real key."""
+    """An independent reading of the rules (docs/architecture.md, "Platform facts") with PyJWT and the real key."""
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != "RS256" or header.get("kid") != KID:

@@ -354,7 +354,7 @@ def test_client_supplied_token_store_header_is_stripped_by_the_platform(ctx: Ctx
 
 def test_swa_platform_token_in_authorization_with_the_user_token_in_its_own_header(
         ctx: Ctx, hosts: dict[str, HostHandle], http: requests.Session) -> None:
-    """The Azure shape (DESIGN.md section 2): SWA's token in Authorization, the user's in X-User-Authorization."""
+    """The Azure shape (docs/architecture.md, "Platform facts"): SWA's token in Authorization, the user's in X-User-Authorization."""
     swa = CASES[[c.id for c in CASES].index("swa-platform-token")].value(ctx)
     response = call(http, hosts["direct"], {"Authorization": swa, USER_HEADER: f"Bearer {ctx.valid}"})
     assert response.status_code == 200, response.text
