@@ -164,23 +164,6 @@ def test_paging_follows_next_links_on_the_graph_host_only() -> None:
     assert len(transport.requests) == 1
 
 
-def test_session_ignores_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    seen: list[Any] = []
-
-    class Capture(Transport):
-        def send(self, request, **kwargs):  # type: ignore[override]
-            seen.append(kwargs.get("verify"))
-            return super().send(request, **kwargs)
-
-    transport = Capture(lambda request: Reply(200, PROFILE))
-    client = GraphClient(load_settings(base_env(CA_BUNDLE=str(ca))), session=session_with(transport))
-    client.me("t")
-    assert seen == [str(ca.resolve())]
-
-
 def test_logged_paths_carry_no_user_names(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="function_app")
     client, _, _ = client_for([Reply(200, {"id": "m"})])
