@@ -1,13 +1,25 @@
-// The back end: a Python 3.11 function app on the Flex Consumption plan (FC1), running as a user-assigned
-// managed identity, with identity-based storage and telemetry, the app settings the code reads
-// (docs/architecture.md), and App Service authentication built from infra/auth/authsettings.json, the
-// same file the local host's authentication emulation loads.
+// The back end: a Python 3.11 function app on Linux, on the Flex Consumption plan (FC1, the default) or the
+// Elastic Premium plan (EP1, the plan Static Web Apps documents for linked backends), running as a
+// user-assigned managed identity, with identity-based storage and telemetry, the app settings the code reads
+// (docs/architecture.md), and App Service authentication built from infra/auth/authsettings.json, the same
+// file the local host's authentication emulation loads.
+//
+// Both plans run without any storage key: Flex Consumption reads its package from the deployment container
+// with the identity; Elastic Premium runs without the Azure Files content share (which only accepts a key)
+// and mounts the package blob from the same container, also with the identity (docs/deploy.md).
 
 @description('Name of the function app.')
 param name string
 
-@description('Name of the Flex Consumption plan.')
+@description('Name of the hosting plan.')
 param planName string
+
+@description('Hosting plan: FlexConsumption (FC1) or ElasticPremium (EP1).')
+@allowed([
+  'FlexConsumption'
+  'ElasticPremium'
+])
+param hostingPlan string = 'FlexConsumption'
 
 @description('Azure region.')
 param location string
@@ -30,6 +42,9 @@ param storageBlobEndpoint string
 @description('Blob container holding the deployment package.')
 param deploymentContainerName string
 
+@description('Elastic Premium only: name of the package blob in the deployment container that the app runs from.')
+param packageBlobName string = 'api.zip'
+
 @description('Application Insights connection string (not a secret: ingestion requires Entra authentication).')
 param applicationInsightsConnectionString string
 
@@ -44,6 +59,9 @@ param spaClientId string
 
 @description('Default host name of the linked static web app: the client id of the azureStaticWebApps provider.')
 param staticWebAppHostname string
+
+@description('Where the admin-consent endpoint returns to (a web reply URL of the API app): the SPA origin.')
+param adminConsentRedirectUri string
 
 @description('Delegated Microsoft Graph permissions for the profile call (space separated).')
 param graphScopes string
@@ -67,12 +85,12 @@ param redisUserObjectId string = ''
 @secure()
 param tokenCacheKeys string = ''
 
-@description('Maximum number of instances the plan scales out to.')
+@description('Maximum number of instances: per scale group on Flex Consumption (1-1000), for the whole app on Elastic Premium (1-100).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory per instance in MB.')
+@description('Flex Consumption only: memory per instance in MB.')
 @allowed([
   512
   2048
@@ -84,6 +102,7 @@ var loginEndpoint = environment().authentication.loginEndpoint
 var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
 var issuer = '${authorityHost}/${tenantId}/v2.0'
 var useRedis = !empty(redisHostName)
+var isFlex = hostingPlan == 'FlexConsumption'
 
 // The App Service authentication settings are the file the local host emulates, with its placeholders
 // filled in: one source of truth for which tokens, audiences and client applications are accepted.
@@ -115,6 +134,16 @@ var baseAppSettings = {
   ALLOWED_CLIENT_APPS: spaClientId
   DIAGNOSTICS_ENABLED: diagnosticsEnabled ? 'true' : 'false'
   TOKEN_CACHE: useRedis ? 'redis' : 'memory'
+  ADMIN_CONSENT_REDIRECT_URI: adminConsentRedirectUri
+}
+
+// Flex Consumption sets the runtime in functionAppConfig and rejects these settings; Elastic Premium needs
+// them, and runs from the package blob (read with the identity) instead of an Azure Files content share.
+var planAppSettings = isFlex ? {} : {
+  FUNCTIONS_EXTENSION_VERSION: '~4'
+  FUNCTIONS_WORKER_RUNTIME: 'python'
+  WEBSITE_RUN_FROM_PACKAGE: '${storageBlobEndpoint}${deploymentContainerName}/${packageBlobName}'
+  WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
 }
 
 // Entra authentication to Redis: the user name is the identity's object id and the password is a token the
@@ -124,18 +153,61 @@ var redisAppSettings = useRedis ? {
   TOKEN_CACHE_KEYS: tokenCacheKeys
 } : {}
 
+var flexPlanSku = {
+  name: 'FC1'
+  tier: 'FlexConsumption'
+}
+var premiumPlanSku = {
+  name: 'EP1'
+  tier: 'ElasticPremium'
+}
+var premiumPlanProperties = {
+  reserved: true
+  maximumElasticWorkerCount: maximumInstanceCount
+}
+
+var commonSiteConfig = {
+  minTlsVersion: '1.2'
+  scmMinTlsVersion: '1.2'
+  ftpsState: 'Disabled'
+}
+// Elastic Premium: the Linux image, and the app's own scale-out limit (functionAppScaleLimit).
+var premiumSiteConfig = union(commonSiteConfig, {
+  linuxFxVersion: 'Python|3.11'
+  functionAppScaleLimit: maximumInstanceCount
+  minimumElasticInstanceCount: 1
+})
+
+var flexFunctionAppConfig = {
+  deployment: {
+    storage: {
+      type: 'blobContainer'
+      value: '${storageBlobEndpoint}${deploymentContainerName}'
+      authentication: {
+        type: 'UserAssignedIdentity'
+        userAssignedIdentityResourceId: identityId
+      }
+    }
+  }
+  scaleAndConcurrency: {
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+  runtime: {
+    name: 'python'
+    version: '3.11'
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
   tags: tags
-  kind: 'functionapp'
-  sku: {
-    name: 'FC1'
-    tier: 'FlexConsumption'
-  }
-  properties: {
+  kind: isFlex ? 'functionapp' : 'elastic'
+  sku: isFlex ? flexPlanSku : premiumPlanSku
+  properties: isFlex ? {
     reserved: true
-  }
+  } : premiumPlanProperties
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -154,38 +226,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
-    siteConfig: {
-      minTlsVersion: '1.2'
-      scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-    }
-    functionAppConfig: {
-      deployment: {
-        storage: {
-          type: 'blobContainer'
-          value: '${storageBlobEndpoint}${deploymentContainerName}'
-          authentication: {
-            type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: identityId
-          }
-        }
-      }
-      scaleAndConcurrency: {
-        maximumInstanceCount: maximumInstanceCount
-        instanceMemoryMB: instanceMemoryMB
-      }
-      runtime: {
-        name: 'python'
-        version: '3.11'
-      }
-    }
+    reserved: true
+    siteConfig: isFlex ? commonSiteConfig : premiumSiteConfig
+    functionAppConfig: isFlex ? flexFunctionAppConfig : null
   }
 }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: union(baseAppSettings, redisAppSettings)
+  properties: union(baseAppSettings, planAppSettings, redisAppSettings)
 }
 
 resource authSettingsV2 'Microsoft.Web/sites/config@2024-04-01' = {
@@ -219,3 +269,4 @@ output id string = functionApp.id
 output location string = functionApp.location
 output defaultHostname string = functionApp.properties.defaultHostName
 output url string = 'https://${functionApp.properties.defaultHostName}'
+output packageUrl string = isFlex ? '' : '${storageBlobEndpoint}${deploymentContainerName}/${packageBlobName}'

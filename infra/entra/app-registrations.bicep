@@ -1,15 +1,17 @@
 // Microsoft Entra app registrations, created with the Microsoft Graph Bicep extension in an order without
 // circular references:
 //   1. the SPA app (public client; redirect URIs of the static web app and the local SWA CLI),
-//   2. the API app, which names the SPA in knownClientApplications, exposes `user_impersonation` with a
-//      deterministic scope id, asks for the delegated Graph permissions of the profile call and the report
-//      job, and issues v2 access tokens,
+//   2. the API app, which names the SPA in knownClientApplications and pre-authorizes it for
+//      `user_impersonation` (a deterministic scope id), asks for the delegated Graph permissions main.bicep
+//      derives from graphScopes and reportGraphScopes, issues v2 access tokens, and registers the SPA's
+//      origins as web reply URLs so that the admin-consent endpoint can return there,
 //   3. their service principals, and Microsoft Graph's existing one,
 //   4. the federated identity credential that makes the function app's managed identity the API app's
-//      credential (no client secret),
-//   5. optionally, tenant-wide admin consent (oauth2PermissionGrants), which needs a privileged role.
-// The API app's identifier URI `api://{appId}` and its preAuthorizedApplications are set afterwards by
-// api-exposure.bicep: the appId exists only once the app has been created (see docs/deploy.md).
+//      credential (no client secret); skipped when no identity exists (entraOnly),
+//   5. optionally, tenant-wide admin consent (oauth2PermissionGrants).
+// The API app's identifier URI `api://{appId}` is added afterwards by api-exposure.bicep: the appId exists
+// only once the app has been created. Both declarations carry the same `api`, `web` and
+// `requiredResourceAccess`, so re-provisioning never drops the pre-authorization (see docs/deploy.md).
 
 extension microsoftGraphV1
 
@@ -19,8 +21,8 @@ param environmentName string
 @description('Suffix that makes the unique names unique per subscription, environment and region.')
 param resourceToken string
 
-@description('Default host name of the static web app serving the SPA.')
-param staticWebAppHostname string
+@description('Default host name of the static web app serving the SPA. Empty: no static web app (entraOnly).')
+param staticWebAppHostname string = ''
 
 @description('Additional SPA redirect URIs for local development (the SWA CLI on port 4280).')
 param localRedirectUris array = [
@@ -28,37 +30,35 @@ param localRedirectUris array = [
   'http://localhost:4280/redirect.html'
 ]
 
-@description('Principal (object) id of the function app managed identity: the subject of the federated credential.')
-param managedIdentityPrincipalId string
+@description('Principal (object) id of the function app managed identity, the subject of the federated credential. Empty: no credential (entraOnly).')
+param managedIdentityPrincipalId string = ''
 
-@description('Grant tenant-wide admin consent (needs Privileged Role Administrator or Global Administrator).')
+@description('Grant tenant-wide admin consent to the delegated permissions below (needs Cloud Application Administrator, Application Administrator or a higher role).')
 param grantAdminConsent bool = false
 
-@description('Delegated Microsoft Graph permissions the API app requests (profile call and report job).')
-param apiGraphPermissions array = [
-  'User.Read'
-  'User.ReadBasic.All'
-  'GroupMember.Read.All'
-  'offline_access'
-  'openid'
-  'profile'
-]
+@description('Delegated Microsoft Graph permissions the API app requests and is granted: the union of GRAPH_SCOPES, REPORT_GRAPH_SCOPES and openid profile offline_access, derived in main.bicep.')
+param apiGraphPermissions array
 
-// Microsoft Graph's application id and the well-known ids of its delegated permissions (the same in every tenant).
+// Microsoft Graph's application id and the well-known ids of its delegated permissions (the same in every
+// tenant). graph-permissions.json is the one list of permission names the deployment can request.
 var graphAppId = '00000003-0000-0000-c000-000000000000'
-var graphDelegatedPermissionIds = {
-  'User.Read': 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
-  'User.ReadBasic.All': 'b340eb25-3456-403f-be2f-af7a0d370277'
-  'GroupMember.Read.All': 'bc024368-1153-4739-b217-4326f2e966d0'
-  offline_access: '7427e0e9-2fba-42fe-b0c0-848c9e6a8182'
-  openid: '37f7f235-527c-4136-accd-4a02d197296e'
-  profile: '14dad69e-099b-42c9-810b-d002981feec1'
-}
+var graphDelegatedPermissionIds = loadJsonContent('graph-permissions.json')
 var spaGraphPermissions = [
   'openid'
   'profile'
   'offline_access'
 ]
+
+var hostedSpaRedirectUris = empty(staticWebAppHostname) ? [] : [
+  'https://${staticWebAppHostname}/'
+  'https://${staticWebAppHostname}/redirect.html'
+]
+// The admin-consent endpoint returns to a web reply URL of the app consented to; Entra refuses a request
+// whose redirect_uri is not registered (AADSTS500113). The SPA's origins (hosted and local) serve that.
+var localSpaOrigins = filter(localRedirectUris, uri => endsWith(uri, '/'))
+var adminConsentRedirectUris = concat(empty(staticWebAppHostname) ? [] : [
+  'https://${staticWebAppHostname}/'
+], localSpaOrigins)
 
 var spaUniqueName = 'profile-spa-${environmentName}-${resourceToken}'
 var apiUniqueName = 'profile-api-${environmentName}-${resourceToken}'
@@ -81,7 +81,7 @@ var apiRequiredResourceAccess = [
   {
     resourceAppId: graphAppId
     resourceAccess: map(apiGraphPermissions, permission => {
-      id: graphDelegatedPermissionIds[permission]
+      id: contains(graphDelegatedPermissionIds, permission) ? graphDelegatedPermissionIds[permission] : fail('No Microsoft Graph permission id is known for ${permission}: add it to infra/entra/graph-permissions.json.')
       type: 'Scope'
     })
   }
@@ -97,10 +97,7 @@ resource spaApp 'Microsoft.Graph/applications@v1.0' = {
   displayName: 'Profile SPA (${environmentName})'
   signInAudience: 'AzureADMyOrg'
   spa: {
-    redirectUris: concat([
-      'https://${staticWebAppHostname}/'
-      'https://${staticWebAppHostname}/redirect.html'
-    ], localRedirectUris)
+    redirectUris: concat(hostedSpaRedirectUris, localRedirectUris)
   }
   requiredResourceAccess: [
     {
@@ -117,16 +114,31 @@ resource spaServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
   appId: spaApp.appId
 }
 
+// The SPA's appId and the scope id are known before the API app exists, so the pre-authorization is part of
+// this first declaration: a re-deployment never removes it, even for the moment before api-exposure.bicep.
+var apiSection = {
+  requestedAccessTokenVersion: 2
+  oauth2PermissionScopes: apiPermissionScopes
+  knownClientApplications: [
+    spaApp.appId
+  ]
+  preAuthorizedApplications: [
+    {
+      appId: spaApp.appId
+      delegatedPermissionIds: [
+        userImpersonationScopeId
+      ]
+    }
+  ]
+}
+
 resource apiApp 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: apiUniqueName
   displayName: 'Profile API (${environmentName})'
   signInAudience: 'AzureADMyOrg'
-  api: {
-    requestedAccessTokenVersion: 2
-    oauth2PermissionScopes: apiPermissionScopes
-    knownClientApplications: [
-      spaApp.appId
-    ]
+  api: apiSection
+  web: {
+    redirectUris: adminConsentRedirectUris
   }
   requiredResourceAccess: apiRequiredResourceAccess
 }
@@ -136,7 +148,7 @@ resource apiServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
 }
 
 // The managed identity's token (audience api://AzureADTokenExchange) is the API app's client assertion.
-resource apiFederatedCredential 'Microsoft.Graph/applications/federatedIdentityCredentials@v1.0' = {
+resource apiFederatedCredential 'Microsoft.Graph/applications/federatedIdentityCredentials@v1.0' = if (!empty(managedIdentityPrincipalId)) {
   name: '${apiApp.uniqueName}/function-app-managed-identity'
   description: 'The profile function app managed identity signs the On-Behalf-Of exchange for this app.'
   audiences: [
@@ -147,13 +159,14 @@ resource apiFederatedCredential 'Microsoft.Graph/applications/federatedIdentityC
 }
 
 // Tenant-wide admin consent, the tutorials' "Grant admin consent for Default Directory" step. Users cannot
-// consent interactively to what the API asks of Graph during On-Behalf-Of, so without these grants (or an
-// administrator consenting later) the API answers `consent_required` with the admin-consent URL.
+// consent interactively to what the API asks of Graph during On-Behalf-Of (the SPA is pre-authorized, so no
+// prompt ever shows the API's permissions), and GroupMember.Read.All needs an administrator anyway: without
+// these grants, or an administrator consenting later, the API answers `consent_required`.
 resource apiGraphConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantAdminConsent) {
   clientId: apiServicePrincipal.id
   consentType: 'AllPrincipals'
   resourceId: graphServicePrincipal.id
-  scope: join(apiGraphPermissions, ' ')
+  scope: empty(apiGraphPermissions) ? fail('grantAdminConsent is true but apiGraphPermissions is empty: there is nothing to consent to.') : join(apiGraphPermissions, ' ')
 }
 
 resource spaApiConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantAdminConsent) {
@@ -175,7 +188,10 @@ output spaUniqueName string = spaApp.uniqueName
 output apiAppId string = apiApp.appId
 output apiUniqueName string = apiApp.uniqueName
 output apiDisplayName string = apiApp.displayName
-output apiPermissionScopes array = apiPermissionScopes
+output apiSection object = apiSection
+output apiWebRedirectUris array = adminConsentRedirectUris
 output apiRequiredResourceAccess array = apiRequiredResourceAccess
+output adminConsentRedirectUri string = empty(adminConsentRedirectUris) ? '' : first(adminConsentRedirectUris)
+output localAdminConsentRedirectUri string = empty(localSpaOrigins) ? '' : first(localSpaOrigins)
 output federatedCredentialIssuer string = federatedCredentialIssuer
 output adminConsentGranted bool = grantAdminConsent

@@ -85,15 +85,73 @@ def test_azure_yaml_service_names_match_the_resource_tags(azure_yaml):
         assert f"'azd-service-name': '{service}'" in text
 
 
-def test_hooks_exist_for_both_shells(azure_yaml):
-    hook = azure_yaml["hooks"]["postprovision"]
+@pytest.mark.parametrize("name", ["preprovision", "postprovision"])
+def test_hooks_exist_for_both_shells(azure_yaml, name):
+    hook = azure_yaml["hooks"][name]
     posix = REPO_ROOT / hook["posix"]["run"]
     windows = REPO_ROOT / hook["windows"]["run"]
     assert posix.is_file() and os.access(posix, os.X_OK)
     assert windows.is_file()
+    assert hook["posix"]["continueOnError"] == hook["windows"]["continueOnError"] == "false"
+
+
+def test_prepackage_vendors_msal(azure_yaml):
     prepackage = azure_yaml["services"]["web"]["hooks"]["prepackage"]
     assert "npm run vendor" in prepackage["posix"]["run"] and "npm run vendor" in prepackage["windows"]["run"]
     assert "vendor" in json.loads((REPO_ROOT / "package.json").read_text())["scripts"]
+
+
+def test_azure_yaml_requires_the_azd_whose_bicep_loads_the_graph_extension(azure_yaml):
+    # Issue 15, finding 5: azd compiles with its own Bicep; 1.17.0 bundles Bicep 0.36.1, the Graph extension's minimum.
+    assert azure_yaml["requiredVersions"] == {"azd": ">= 1.17.0"}
+    config = json.loads((INFRA / "bicepconfig.json").read_text())
+    assert config["extensions"]["microsoftGraphV1"].endswith("microsoftgraph/v1.0:1.0.0")
+
+
+def _fake_tool(directory: Path, name: str, output: str) -> Path:
+    tool = directory / name
+    tool.write_text(f"#!/bin/sh\necho '{output}'\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def _preprovision(tmp_path, azd_output: str | None, **env):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if azd_output is not None:
+        _fake_tool(bin_dir, "azd", azd_output)
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", **env}
+    return subprocess.run(["sh", str(INFRA / "hooks" / "preprovision.sh")], cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("azd_output, ok", [
+    ("azd version 1.16.1 (commit 0123abcd)", False),
+    ("azd version 1.9.6 (commit 0123abcd)", False),
+    ("azd version 1.17.0 (commit 0123abcd)", True),
+    ("azd version 1.23.4 (commit 0123abcd)", True),
+    ("azd version 2.0.0 (commit 0123abcd)", True),
+    ("something else", False),
+    (None, False),
+])
+def test_preprovision_hook_stops_an_azd_too_old_for_the_graph_extension(tmp_path, azd_output, ok):
+    result = _preprovision(tmp_path, azd_output)
+    assert (result.returncode == 0) is ok, result.stderr
+    if not ok:
+        assert "1.17.0" in result.stderr
+
+
+@pytest.mark.parametrize("bicep_output, ok", [
+    ("Bicep CLI version 0.33.93 (7a77c7f2a5)", False),
+    ("Bicep CLI version 0.36.1 (a727ed087a)", True),
+    ("Bicep CLI version 0.40.2 (a727ed087a)", True),
+])
+def test_preprovision_hook_checks_a_bicep_set_with_azd_bicep_tool_path(tmp_path, bicep_output, ok):
+    bicep = _fake_tool(tmp_path, "bicep", bicep_output)
+    result = _preprovision(tmp_path, "azd version 1.17.0 (commit 0123abcd)", AZD_BICEP_TOOL_PATH=str(bicep))
+    assert (result.returncode == 0) is ok, result.stderr
+    if not ok:
+        assert "0.36.1" in result.stderr and "AZD_BICEP_TOOL_PATH" in result.stderr
 
 
 def test_postprovision_hook_writes_only_public_settings(tmp_path):
@@ -117,6 +175,26 @@ def test_postprovision_hook_writes_only_public_settings(tmp_path):
     assert document["adminConsentGranted"] is False
     assert "c2VjcmV0" not in written and "c2VjcmV0" not in result.stdout
     assert env["ADMIN_CONSENT_URL"] in result.stdout
+    assert f"az ad app permission admin-consent --id {env['API_CLIENT_ID']}" in result.stdout
+    assert f"az ad app permission admin-consent --id {env['SPA_CLIENT_ID']}" in result.stdout
+
+
+def test_postprovision_hook_points_an_entra_only_environment_at_the_settings_writer(tmp_path):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AZURE_ENV_NAME": "local", "ENTRA_ONLY": "true",
+           "ADMIN_CONSENT_GRANTED": "true"}
+    result = subprocess.run(["sh", str(INFRA / "hooks" / "postprovision.sh")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "scripts/real_tenant_settings.py" in result.stdout
+    assert json.loads((tmp_path / ".azure" / "local" / "deployment.json").read_text())["entraOnly"] is True
+
+
+def test_postprovision_hook_warns_that_reports_need_redis_on_flex_consumption(tmp_path):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AZURE_ENV_NAME": "dev", "FUNCTION_PLAN": "FlexConsumption",
+           "TOKEN_CACHE": "memory", "ADMIN_CONSENT_GRANTED": "true"}
+    result = subprocess.run(["sh", str(INFRA / "hooks" / "postprovision.sh")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "ENABLE_REDIS_TOKEN_CACHE" in result.stdout
 
 
 def test_main_outputs_what_the_hook_and_docs_use():

@@ -26,6 +26,10 @@ CONFIG_FILES = [
     REPO_ROOT / "swa-cli.config.json",
     INFRA / "hooks" / "postprovision.sh",
     INFRA / "hooks" / "postprovision.ps1",
+    INFRA / "hooks" / "preprovision.sh",
+    INFRA / "hooks" / "preprovision.ps1",
+    INFRA / "entra" / "graph-permissions.json",
+    REPO_ROOT / "scripts" / "real_tenant_settings.py",
 ]
 
 SECRET_PATTERNS = [

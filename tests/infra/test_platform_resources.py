@@ -2,6 +2,7 @@
 web app linked to the function app, and the optional Entra-authenticated Redis cache."""
 from __future__ import annotations
 
+from tests.infra.bicep_eval import Template
 from tests.infra.bicep_model import (
     INFRA,
     modules,
@@ -90,8 +91,8 @@ def test_azd_finds_both_services_by_tag():
     assert main["web"].params["tags"]["function"]["parameters"]["arg_2"] == {"'azd-service-name'": "web"}
     assert main["api"].params["tags"]["function"]["parameters"]["arg_2"] == {"'azd-service-name'": "api"}
     assert variables(MAIN)["tags"] == {"'azd-env-name'": "environmentName"}
-    resource_group = one_resource("Microsoft.Resources/resourceGroups")
-    assert resource_group.body["tags"] == "tags"
+    deployment = Template(MAIN, {"environmentName": "dev", "location": "swedencentral"})
+    assert deployment.property(deployment.resource_body("rg"), "tags") == {"azd-env-name": "dev"}
 
 
 def test_redis_cache_uses_entra_authentication_only():
