@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .errors import Misconfigured
 
@@ -34,7 +34,7 @@ KNOWN_SETTINGS = (
     "IDENTITY_HEADER", "CLIENT_CERTIFICATE_PATH", "CLIENT_CERTIFICATE_THUMBPRINT",
     "CLIENT_CERTIFICATE_PASSWORD", "ALLOWED_TENANTS", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
     "ALLOWED_CLIENT_APPS", "USER_TOKEN_HEADER", "CA_BUNDLE", "SPA_CLIENT_ID", "DIAGNOSTICS_ENABLED",
-    "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME",
+    "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
@@ -88,6 +88,7 @@ class Settings:
     token_cache: Literal["memory", "redis"]
     redis_url: str | None = field(repr=False)
     token_cache_keys: tuple[tuple[str, bytes], ...] = field(repr=False)
+    admin_consent_redirect_uri: str | None = None
 
     @property
     def authority(self) -> str:
@@ -109,7 +110,12 @@ class Settings:
 
     @property
     def admin_consent_url(self) -> str:
-        return f"{self.authority}/adminconsent?client_id={self.api_client_id}"
+        """Entra ID's admin-consent link for the API app. Entra answers AADSTS500113 without a reply URL the app
+        registers, so the link names ADMIN_CONSENT_REDIRECT_URI (the SPA's origin, registered by infra/)."""
+        url = f"{self.authority}/adminconsent?client_id={self.api_client_id}"
+        if self.admin_consent_redirect_uri:
+            url += "&redirect_uri=" + quote(self.admin_consent_redirect_uri, safe="")
+        return url
 
     def require_credential(self) -> Credential:
         if self.credential is None:
@@ -168,6 +174,16 @@ def _https_url(value: str, setting: str) -> str:
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
         raise Misconfigured(f"{setting} must be an https URL without query or fragment.", setting=setting)
     return value.rstrip("/")
+
+
+def _reply_url(value: str, setting: str) -> str:
+    """A reply URL as Entra accepts one: https, or http on localhost only; no fragment."""
+    parts = urlsplit(value)
+    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    if not (parts.scheme == "https" or local) or not parts.netloc or parts.fragment:
+        raise Misconfigured(f"{setting} must be an https URL (http only on localhost) without a fragment.",
+                            setting=setting)
+    return value
 
 
 def _list(value: str | None, sep: str | None = None) -> tuple[str, ...]:
@@ -288,6 +304,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if spa_client_id:
         spa_client_id = _guid(spa_client_id, "SPA_CLIENT_ID")
 
+    consent_redirect = _get(env, "ADMIN_CONSENT_REDIRECT_URI")
+    if consent_redirect is not None:
+        consent_redirect = _reply_url(consent_redirect, "ADMIN_CONSENT_REDIRECT_URI")
+
     cache_kind = (_get(env, "TOKEN_CACHE") or "memory").lower()
     if cache_kind not in ("memory", "redis"):
         raise Misconfigured("TOKEN_CACHE must be memory or redis.", setting="TOKEN_CACHE")
@@ -317,6 +337,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         token_cache=cache_kind,  # type: ignore[arg-type]
         redis_url=redis_url,
         token_cache_keys=keys,
+        admin_consent_redirect_uri=consent_redirect,
     )
 
 

@@ -187,3 +187,20 @@ def test_relative_ca_bundle_resolves_from_the_app_root(monkeypatch, tmp_path) ->
     monkeypatch.chdir(elsewhere)
     s = load_settings(base_env(CA_BUNDLE=".localdev/certs/ca.pem"))
     assert s.ca_bundle == str(ca.resolve()) and s.tls_verify == s.ca_bundle
+
+
+def test_admin_consent_link_names_the_registered_reply_url() -> None:
+    s = load_settings(base_env(ADMIN_CONSENT_REDIRECT_URI="https://app.example.net/"))
+    assert s.admin_consent_url == (f"https://idp.test/{TENANT}/adminconsent?client_id={API}"
+                                   "&redirect_uri=https%3A%2F%2Fapp.example.net%2F")
+    local = load_settings(base_env(ADMIN_CONSENT_REDIRECT_URI="http://localhost:4280/"))
+    assert local.admin_consent_url.endswith("&redirect_uri=http%3A%2F%2Flocalhost%3A4280%2F")
+    assert load_settings(base_env()).admin_consent_url == f"https://idp.test/{TENANT}/adminconsent?client_id={API}"
+
+
+@pytest.mark.parametrize("value", ["http://app.example.net/", "ftp://localhost/", "https://app.example.net/#x",
+                                   "not a url"])
+def test_admin_consent_reply_url_must_be_one_entra_accepts(value: str) -> None:
+    with pytest.raises(Misconfigured) as caught:
+        load_settings(base_env(ADMIN_CONSENT_REDIRECT_URI=value))
+    assert caught.value.setting == "ADMIN_CONSENT_REDIRECT_URI"
