@@ -7,12 +7,25 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 VENDOR_STAMP := static_frontend/vendor/.vendored
 
-.PHONY: setup run test test-fast bench fuzz soak trust-ca clean system-packages browser certs
+.PHONY: setup setup-run setup-fast run test test-fast bench fuzz soak trust-ca clean prerequisites browser certs \
+        run-packages test-packages test-fast-packages
 
-setup: system-packages $(STAMP) browser $(NODE_STAMP) $(VENDOR_STAMP) certs
+# What running needs (Redis and the rest optional, with a warning); what the tests need on top.
+setup-run: prerequisites run-packages $(STAMP) $(NODE_STAMP) $(VENDOR_STAMP) certs
+setup-fast: setup-run test-fast-packages
+setup: setup-run test-packages browser
 
-system-packages:
-	@./scripts/ensure-system-packages.sh
+prerequisites:
+	@./scripts/check-prerequisites.sh $(PYTHON)
+
+run-packages:
+	@./scripts/ensure-system-packages.sh run
+
+test-fast-packages:
+	@./scripts/ensure-system-packages.sh fast
+
+test-packages:
+	@./scripts/ensure-system-packages.sh test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,13 +47,13 @@ browser: $(STAMP)
 certs: $(STAMP)
 	@$(PY) -m localdev certs
 
-run: setup
+run: setup-run
 	@$(PY) -m localdev run
 
 test: setup
 	@$(PY) -m pytest
 
-test-fast: setup
+test-fast: setup-fast
 	@$(PY) -m pytest -m "not e2e"
 
 bench: setup
@@ -52,7 +65,7 @@ fuzz: setup
 soak: setup
 	@$(PY) -m benchmarks.soak
 
-trust-ca: setup
+trust-ca: setup-run
 	@$(PY) -m localdev trust-ca
 
 clean:

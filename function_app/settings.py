@@ -35,10 +35,11 @@ KNOWN_SETTINGS = (
     "CLIENT_CERTIFICATE_PASSWORD", "ALLOWED_TENANTS", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
     "ALLOWED_CLIENT_APPS", "USER_TOKEN_HEADER", "CA_BUNDLE", "SPA_CLIENT_ID", "DIAGNOSTICS_ENABLED",
     "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
+    "HTTPS_PROXY", "NO_PROXY",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
-    "CLIENT_CERTIFICATE_PASSWORD", "REDIS_URL", "TOKEN_CACHE_KEYS",
+    "CLIENT_CERTIFICATE_PASSWORD", "REDIS_URL", "TOKEN_CACHE_KEYS", "HTTPS_PROXY",
 })
 
 _V1_ISSUER_RE = re.compile(r"^https://sts\.windows\.net/(?P<tid>[^/]+)/?$", re.IGNORECASE)
@@ -89,6 +90,8 @@ class Settings:
     redis_url: str | None = field(repr=False)
     token_cache_keys: tuple[tuple[str, bytes], ...] = field(repr=False)
     admin_consent_redirect_uri: str | None = None
+    https_proxy: str | None = field(default=None, repr=False)  # may carry the proxy's credentials
+    no_proxy: str | None = None
 
     @property
     def authority(self) -> str:
@@ -308,6 +311,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if consent_redirect is not None:
         consent_redirect = _reply_url(consent_redirect, "ADMIN_CONSENT_REDIRECT_URI")
 
+    # The usual proxy variables, read here because outbound sessions ignore the environment (http_sessions.py).
+    https_proxy = _get(env, "HTTPS_PROXY", "https_proxy")
+    if https_proxy is not None:
+        proxy = urlsplit(https_proxy)
+        if proxy.scheme not in ("http", "https") or not proxy.hostname:
+            raise Misconfigured("HTTPS_PROXY must be an http:// or https:// proxy URL.", setting="HTTPS_PROXY")
+    no_proxy = _get(env, "NO_PROXY", "no_proxy")
+
     cache_kind = (_get(env, "TOKEN_CACHE") or "memory").lower()
     if cache_kind not in ("memory", "redis"):
         raise Misconfigured("TOKEN_CACHE must be memory or redis.", setting="TOKEN_CACHE")
@@ -338,6 +349,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         token_cache_keys=keys,
         admin_consent_redirect_uri=consent_redirect,
+        https_proxy=https_proxy,
+        no_proxy=no_proxy,
     )
 
 

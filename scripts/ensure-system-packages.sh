@@ -1,33 +1,58 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local stack and its tests need, only when they are missing.
-# As root with apt-get it installs them; otherwise it prints exactly what to install and fails.
+# System packages, installed only when they are missing and this machine can (root with apt-get).
+#   run   what `make run` can use: redis-server (else the stack keeps its token cache in memory) and
+#         libsecret-1-dev (the SWA CLI's keytar builds from source where its prebuilt binary can't be
+#         downloaded). Both are optional: a missing one is a warning, never a failure.
+#   test  what the tests need on top: redis-server (a real Redis for the cache tests) and, where apt can
+#         install it, Chromium for the browser tests (elsewhere ensure-browser.sh finds another one).
+#   fast  like test, without Chromium (`make test-fast` skips the browser tests).
 set -euo pipefail
+mode=${1:-test}
 
 can_apt=false
 [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 && can_apt=true
 
-need=()
-# Chromium only where apt can install it; elsewhere ensure-browser.sh falls back to Playwright's own build.
-if $can_apt && [ -z "${CHROMIUM_PATH:-}" ]; then
-  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libsecret-1-dev >/dev/null 2>&1; then
+  missing+=(libsecret-1-dev)
 fi
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-# keytar (a dependency of the SWA CLI) builds from source where its install script runs.
-dpkg -s libsecret-1-dev >/dev/null 2>&1 || { command -v dpkg >/dev/null 2>&1 && need+=(libsecret-1-dev); } || true
+if [ "$mode" = test ] && $can_apt && [ -z "${CHROMIUM_PATH:-}" ]; then
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 
-[ ${#need[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && exit 0
 
 if $can_apt; then
-  echo "setup: installing Debian packages: ${need[*]}"
+  echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  if apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    exit 0
+  fi
+  echo "setup: apt-get could not install ${missing[*]}" >&2
+fi
+
+if [ "$mode" = run ]; then
+  for package in "${missing[@]}"; do
+    case $package in
+      redis-server) echo "setup: note: redis-server is not installed; 'make run' keeps the token cache in memory" \
+                         "(a report job then does not survive a Functions host restart)." \
+                         "Install it with: sudo apt-get install redis-server (macOS: brew install redis)." >&2 ;;
+      libsecret-1-dev) echo "setup: note: libsecret-1-dev is not installed. If 'npm ci' fails building keytar" \
+                            "(a dependency of the SWA CLI) install it: sudo apt-get install libsecret-1-dev." >&2 ;;
+    esac
+  done
   exit 0
 fi
 
+required=()
+for package in "${missing[@]}"; do
+  [ "$package" = libsecret-1-dev ] || required+=("$package")
+done
+[ ${#required[@]} -eq 0 ] && exit 0
 cat >&2 <<MSG
-setup: these system packages are missing: ${need[*]}
-  Debian/Ubuntu:  sudo apt-get install -y ${need[*]}
-  macOS:          brew install redis
+setup: the tests need these system packages, which are missing: ${required[*]}
+  Debian/Ubuntu:  sudo apt-get install -y ${required[*]}
+  macOS:          brew install redis (and Chromium, or set CHROMIUM_PATH)
 MSG
 exit 1

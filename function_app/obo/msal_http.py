@@ -11,14 +11,14 @@ from typing import Any
 
 import requests
 
-from ..http_sessions import tls_session
+from ..http_sessions import RoutedSession, tls_session
 from ..settings import Settings
 
 MSAL_TIMEOUT = (3.05, 10.0)
 POOL_MAXSIZE = 32
 
 
-class TimeoutSession(requests.Session):
+class TimeoutSession(RoutedSession):
     """requests has no session-wide timeout; MSAL calls `post`/`get` without one."""
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
