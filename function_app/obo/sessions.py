@@ -70,7 +70,7 @@ class LongRunningSessions:
         log_event("session_started", user=user_ref(principal), session=session_ref(session_id), ttl=ttl_seconds)
         return session_id
 
-    def graph_token(self, session_id: str, scopes: Sequence[str], *, force_refresh: bool = False) -> str:
+    def graph_token(self, session_id: str, scopes: Sequence[str]) -> str:
         """A Graph token from the session (its access token, else its refresh token); raises
         `InteractionRequired` when the session is gone or the identity provider refuses it."""
         scopes = canonical_scopes(scopes, self._settings.graph_scopes)
@@ -88,8 +88,7 @@ class LongRunningSessions:
             if not accounts:
                 raise InteractionRequired(_ENDED)
             try:
-                result = app.acquire_token_silent_with_error(list(scopes), account=accounts[0],
-                                                             force_refresh=force_refresh)
+                result = app.acquire_token_silent_with_error(list(scopes), account=accounts[0])
             except TRANSPORT_ERRORS:
                 raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
             if cache.has_state_changed and record.ttl() > 0:
@@ -97,6 +96,27 @@ class LongRunningSessions:
             if result and "access_token" in result:
                 return result["access_token"]
             raise self._error(result, http)
+
+    def forget_access_tokens(self, session_id: str) -> None:
+        """Graph refused the session's access token: drop it (and its siblings), so the next Graph token comes
+        from the refresh token. Nothing to do for a session that is gone."""
+        try:
+            key = session_key(session_id)
+        except ValueError:
+            return
+        with self._locks.hold(key):
+            text = self._store.load(key)
+            record = SessionRecord.parse(text) if text else None
+            if record is None or record.ttl() <= 0:
+                return
+            cache = msal.SerializableTokenCache()
+            try:
+                cache.deserialize(record.msal_cache)
+            except ValueError:
+                return
+            for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                cache.remove_at(token)
+            self._store.save(key, SessionRecord(cache.serialize(), record.deadline).serialize(), record.ttl())
 
     def end(self, session_id: str) -> None:
         """Delete the session (idempotent)."""
