@@ -36,7 +36,7 @@ def canonical_scopes(scopes: Sequence[str] | None, default: Sequence[str]) -> tu
 
 def user_ref(principal: Principal) -> str:
     """A stable, non-identifying reference to a user for logs."""
-    return hashlib.sha256(f"{principal.tenant_id}.{principal.object_id}".encode()).hexdigest()[:12]
+    return hashlib.sha256(principal.user_key.encode()).hexdigest()[:12]
 
 
 class OboClient:
