@@ -21,10 +21,10 @@ from ..errors import ApiError, IdentityUnavailable, InteractionRequired, Invalid
 from ..logging_setup import log_event
 from ..settings import Settings
 from ..token_cache.store import TokenStore
-from .aadsts import aadsts_codes, map_msal_error
+from .aadsts import map_msal_error
 from .cache_policy import SessionRecord, new_session_id, session_key
 from .client import canonical_scopes, user_ref
-from .msal_apps import TRANSPORT_ERRORS, MsalApps
+from .msal_apps import TRANSPORT_ERRORS, MsalApps, exchange_on_behalf_of
 from .msal_http import ResponseRecorder
 
 _ENDED = "The sign-in that started this job has ended or was revoked; sign in again and start a new job."
@@ -48,19 +48,8 @@ class LongRunningSessions:
         scopes = canonical_scopes(scopes, self._settings.graph_scopes)
         cache = msal.SerializableTokenCache()
         app, http = self._apps.session_app(cache)
-        started = time.perf_counter()
-        try:
-            result = app.acquire_token_on_behalf_of(assertion, list(scopes))
-        except ApiError:
-            raise
-        except TRANSPORT_ERRORS:
-            raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
-        codes = aadsts_codes(result)
-        log_event("session_exchange", user=user_ref(principal), status=http.status, ok="access_token" in result,
-                  error=result.get("error"), aadsts=codes[0] if codes else None,
-                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
-        if "access_token" not in result:
-            raise map_msal_error(result, self._settings, status=http.status, retry_after=http.retry_after)
+        exchange_on_behalf_of(app, http, self._settings, assertion, scopes, event="session_exchange",
+                              user=user_ref(principal))
         if not any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)):
             raise InteractionRequired("The identity provider issued no refresh token, so background work can't "
                                       "act for the user; sign in again.")
