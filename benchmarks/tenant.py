@@ -1,7 +1,7 @@
 """The benchmark's tenant: the seed directory plus synthetic users, so every simulated user is a real one.
 
 The seed has a handful of people; the benchmark needs `users` distinct identities, each with its own token,
-its own cache partition and its own Graph profile. Synthetic users get deterministic ids (uuid5) so runs are
+its own cached Graph token and its own Graph profile. Synthetic users get deterministic ids (uuid5) so runs are
 comparable. Conditional Access policies are dropped: an MFA claims challenge is a correctness path the tests
 cover, not something a throughput run should measure.
 """

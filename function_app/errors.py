@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import inspect
 import json
 import logging
 import time
@@ -195,38 +196,63 @@ def problem_response(error: ApiError, correlation_id: str | None = None) -> func
     )
 
 
-Handler = Callable[[func.HttpRequest], func.HttpResponse]
+Handler = Callable[..., Any]
 
 
 def http_handler(name: str) -> Callable[[Handler], Handler]:
-    """Wrap an HTTP function: correlation id in and out, errors to problem+json, nothing escapes as a 500 trace."""
+    """Wrap an HTTP function, sync or async: correlation id in and out, errors to problem+json, one log line per
+    request, nothing escaping as a 500 with a trace. The wrapper keeps the function's signature (the Functions
+    worker reads its parameters to bind inputs)."""
 
     def decorate(fn: Handler) -> Handler:
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
+                started, correlation_id = time.perf_counter(), _begin(req)
+                try:
+                    response = await fn(req, *args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+                    response = _failure(name, exc, correlation_id)
+                return _finish(name, req, response, correlation_id, started)
+
+            return async_wrapper
+
         @functools.wraps(fn)
-        def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-            started = time.perf_counter()
+        def wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
+            started, correlation_id = time.perf_counter(), _begin(req)
             try:
-                correlation_id = logging_setup.begin_request(req.headers)
-            except Exception:
-                correlation_id = logging_setup.correlation_id()
-            try:
-                response = fn(req)
-            except ApiError as error:
-                response = problem_response(error, correlation_id)
-                level = logging.WARNING if error.status >= 500 else logging.INFO
-                logging_setup.log_event("request_failed", level, function=name, status=error.status,
-                                        code=error.code, setting=getattr(error, "setting", None))
-            except Exception:
-                logging_setup.logger.exception("event=unhandled_exception function=%s correlation_id=%s",
-                                               name, correlation_id)
-                response = problem_response(
-                    InternalError("Unexpected error; quote the correlation id when reporting it."), correlation_id)
-            else:
-                response.headers["X-Correlation-Id"] = correlation_id
-            logging_setup.log_event("request", function=name, method=req.method, status=response.status_code,
-                                    duration_ms=round((time.perf_counter() - started) * 1000, 1))
-            return response
+                response = fn(req, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+                response = _failure(name, exc, correlation_id)
+            return _finish(name, req, response, correlation_id, started)
 
         return wrapper
 
     return decorate
+
+
+def _begin(req: func.HttpRequest) -> str:
+    try:
+        return logging_setup.begin_request(req.headers)
+    except Exception:  # noqa: BLE001 - unreadable headers must not cost the request its answer
+        return logging_setup.correlation_id()
+
+
+def _failure(name: str, exc: Exception, correlation_id: str) -> func.HttpResponse:
+    if isinstance(exc, ApiError):
+        level = logging.WARNING if exc.status >= 500 else logging.INFO
+        logging_setup.log_event("request_failed", level, function=name, status=exc.status, code=exc.code,
+                                setting=getattr(exc, "setting", None))
+        return problem_response(exc, correlation_id)
+    logging_setup.logger.error("event=unhandled_exception function=%s correlation_id=%s", name, correlation_id,
+                               exc_info=exc)
+    return problem_response(InternalError("Unexpected error; quote the correlation id when reporting it."),
+                            correlation_id)
+
+
+def _finish(name: str, req: func.HttpRequest, response: func.HttpResponse, correlation_id: str,
+            started: float) -> func.HttpResponse:
+    response.headers["X-Correlation-Id"] = correlation_id
+    logging_setup.log_event("request", function=name, method=req.method, status=response.status_code,
+                            duration_ms=round((time.perf_counter() - started) * 1000, 1))
+    return response

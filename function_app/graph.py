@@ -2,7 +2,10 @@
 
 Retries only where Graph says a retry can help (429, 503, 504; connection failures and timeouts),
 honouring `Retry-After`, and never past the budget: a user waits at most ~8 s before getting a clear
-`graph_throttled` (429) or `graph_unavailable` (503) problem with its own Retry-After.
+`graph_throttled` (429) or `graph_unavailable` (503) problem with its own Retry-After. `with_budget(0)` is the
+same client making one attempt per call: the report's activities use it, because there the retry belongs to
+the orchestration (durable timers, visible in the history), and two nested retry loops would multiply the
+attempts. Every Graph answer maps onto the API's errors here, for both.
 Every call carries a fresh `client-request-id`, logged next to the request's correlation id so a
 Graph support case can be matched to our logs.
 
@@ -93,6 +96,14 @@ class GraphClient:
         self._session = session
         self._templates: dict[tuple[Any, ...], _Template] = {}
         self._templates_lock = threading.Lock()
+        self._base_path = urlsplit(self._base).path.rstrip("/") + "/"
+
+    def with_budget(self, seconds: float) -> "GraphClient":
+        """This client with another retry budget (0: one attempt, with the usual timeouts); shares the session."""
+        other = object.__new__(GraphClient)
+        other.__dict__.update(self.__dict__)
+        other._budget = seconds
+        return other
 
     @property
     def session(self) -> requests.Session:
@@ -156,9 +167,9 @@ class GraphClient:
 
     def _url(self, path_or_url: str) -> str:
         if path_or_url.startswith("https://"):
-            # nextLinks must stay on the Graph host: never send the user's token elsewhere.
-            if not path_or_url.startswith(self._origin + "/"):
-                raise GraphUnavailable("Microsoft Graph returned a link to another host.")
+            # nextLinks must stay on the Graph host, under its base path: never send the user's token elsewhere.
+            if not is_graph_link(path_or_url, self._origin, self._base_path):
+                raise GraphUnavailable("Microsoft Graph returned a link outside Microsoft Graph.")
             return path_or_url
         return self._base + "/" + path_or_url.lstrip("/")
 
@@ -223,9 +234,9 @@ class GraphClient:
             request_id = str(uuid.uuid4())
             remaining = deadline - self._clock()
             started = time.perf_counter()
+            read_timeout = READ_TIMEOUT if self._budget <= 0 else max(0.5, min(READ_TIMEOUT, remaining))
             try:
-                response = self._send(url, params, accept, token, request_id,
-                                      (CONNECT_TIMEOUT, max(0.5, min(READ_TIMEOUT, remaining))))
+                response = self._send(url, params, accept, token, request_id, (CONNECT_TIMEOUT, read_timeout))
             except requests.RequestException as exc:
                 log_event("graph_call", logging.WARNING, path=path, attempt=attempt, client_request_id=request_id,
                           error=type(exc).__name__, duration_ms=round((time.perf_counter() - started) * 1000, 1))
@@ -280,6 +291,12 @@ class GraphClient:
             return ConsentRequired("Microsoft Graph refused the request: the API app lacks a permission for it.",
                                    consent_url=self._settings.admin_consent_url)
         return GraphUnavailable(f"Microsoft Graph refused the request (HTTP {status}).", retry_after=retry_after)
+
+
+def is_graph_link(url: str, origin: str, base_path: str) -> bool:
+    """Does `url` (an `@odata.nextLink`) stay on Graph's origin, under its base path (`/v1.0/`)?"""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" == origin and parts.path.startswith(base_path)
 
 
 def _claims_challenge(www_authenticate: str) -> str | None:

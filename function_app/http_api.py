@@ -30,7 +30,7 @@ def _json(body: Any, status: int = 200, cache: str = "no-store") -> func.HttpRes
 @http_handler("get_profile")
 def get_profile(req: func.HttpRequest) -> func.HttpResponse:
     svc = services.current()
-    profile = svc.delegated_graph.call(svc.authenticate(req.headers), svc.graph.me)
+    profile = svc.delegated_graph.call(svc.caller_tokens(svc.authenticate(req.headers)), svc.graph.me)
     return _json(profile)
 
 
@@ -39,7 +39,7 @@ def get_profile(req: func.HttpRequest) -> func.HttpResponse:
 @http_handler("get_profile_photo")
 def get_profile_photo(req: func.HttpRequest) -> func.HttpResponse:
     svc = services.current()
-    photo = svc.delegated_graph.call(svc.authenticate(req.headers), svc.graph.photo)
+    photo = svc.delegated_graph.call(svc.caller_tokens(svc.authenticate(req.headers)), svc.graph.photo)
     return func.HttpResponse(photo.content, status_code=200, mimetype=photo.content_type,
                              headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
 

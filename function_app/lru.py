@@ -52,7 +52,7 @@ class LruTtlCache(Generic[K, V]):
             return value
 
     def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:
-        """Remember `value`; `ttl_seconds` can only shorten the cache-wide TTL (e.g. a partition's own TTL)."""
+        """Remember `value`; `ttl_seconds` can only shorten the cache-wide TTL (e.g. an entry's own TTL)."""
         if not self.enabled:
             return
         ttl = self._ttl if ttl_seconds is None else min(self._ttl, ttl_seconds)

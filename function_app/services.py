@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import requests
 
@@ -19,7 +19,7 @@ from .auth.request import AuthenticatedRequest, authenticate_headers
 from .auth.validate import TokenValidator
 from .errors import ApiError
 from .graph import GraphClient
-from .graph_access import DelegatedGraph
+from .graph_access import CallerTokens, DelegatedGraph, SessionTokens
 from .http_sessions import tls_session
 from .logging_setup import log_event
 from .obo import LongRunningSessions, MsalApps, OboClient
@@ -35,7 +35,8 @@ class Services:
     store: TokenStore
     obo: OboClient
     sessions: LongRunningSessions
-    graph: GraphClient
+    graph: GraphClient           # interactive requests: retries within the request's time budget
+    step_graph: GraphClient      # the report's activities: one attempt, the orchestration retries
     delegated_graph: DelegatedGraph
 
     @classmethod
@@ -50,8 +51,8 @@ class Services:
         obo = OboClient(settings, store, apps)
         graph = GraphClient(settings, session=graph_http, **({"sleep": graph_sleep} if graph_sleep else {}))
         return cls(settings=settings, validator=TokenValidator(settings, jwks), store=store, obo=obo,
-                   sessions=LongRunningSessions(settings, store, apps), graph=graph,
-                   delegated_graph=DelegatedGraph(obo))
+                   sessions=LongRunningSessions(settings, store, apps), graph=graph, step_graph=graph.with_budget(0),
+                   delegated_graph=DelegatedGraph())
 
     def warm_up(self) -> None:
         """What a first request would otherwise initialise, so it doesn't: OpenID discovery and the exchanging MSAL
@@ -65,6 +66,12 @@ class Services:
     def authenticate(self, headers: Mapping[str, str]) -> AuthenticatedRequest:
         """Who is calling: the one bearer token in `headers`, validated (raises the API's auth errors)."""
         return authenticate_headers(headers, self.settings, self.validator)
+
+    def caller_tokens(self, caller: AuthenticatedRequest) -> CallerTokens:
+        return CallerTokens(self.obo, caller)
+
+    def session_tokens(self, session_id: str, scopes: Sequence[str]) -> SessionTokens:
+        return SessionTokens(self.sessions, session_id, scopes)
 
 
 _lock = threading.Lock()

@@ -1,8 +1,8 @@
 """A local Redis for the shared, encrypted token cache, as `make run` uses it.
 
-Why the local stack runs one: the profile report (Durable Functions) gets its Graph tokens silently from the
-user's cache partition, so an orchestration that resumes after the Functions host restarts needs that
-partition to have outlived the process. In Azure the same role falls to Azure Managed Redis. Values are
+Why the local stack runs one: the profile report (Durable Functions) gets its Graph tokens from the job's
+long-running session in the token store, so an orchestration that resumes after the Functions host restarts
+needs that session to have outlived the process. In Azure the same role falls to Azure Managed Redis. Values are
 AES-GCM envelopes (function_app/token_cache), so the append-only file under `.localdev/redis/` holds no
 token in the clear; the local encryption key lives next to it in a file only its owner can read.
 """

@@ -49,7 +49,8 @@ class Principal:
     claims: dict[str, Any] = field(repr=False, compare=False)
 
     @property
-    def partition_key(self) -> str:
+    def user_key(self) -> str:
+        """`{tid}.{oid}`: who the user is, across token versions and apps (logs hash it; no cache is keyed by it)."""
         return f"{self.tenant_id}.{self.object_id}"
 
     def public_claims(self) -> dict[str, Any]:

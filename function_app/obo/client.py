@@ -16,13 +16,11 @@ from typing import Sequence
 
 from ..auth.validate import Principal
 from ..concurrency import SingleFlight
-from ..errors import ApiError, IdentityUnavailable
 from ..logging_setup import log_event
 from ..settings import Settings
 from ..token_cache.store import TokenStore
-from .aadsts import aadsts_codes, map_msal_error
 from .cache_policy import CachedGraphToken, assertion_key, interactive_ttl
-from .msal_apps import TRANSPORT_ERRORS, MsalApps
+from .msal_apps import MsalApps, exchange_on_behalf_of
 
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 
@@ -36,7 +34,7 @@ def canonical_scopes(scopes: Sequence[str] | None, default: Sequence[str]) -> tu
 
 def user_ref(principal: Principal) -> str:
     """A stable, non-identifying reference to a user for logs."""
-    return hashlib.sha256(f"{principal.tenant_id}.{principal.object_id}".encode()).hexdigest()[:12]
+    return hashlib.sha256(principal.user_key.encode()).hexdigest()[:12]
 
 
 class OboClient:
@@ -79,21 +77,8 @@ class OboClient:
             if token is not None:
                 return token
             app, http = self._apps.exchanger()
-            http.reset()
-            started = time.perf_counter()
-            try:
-                result = app.acquire_token_on_behalf_of(assertion, list(scopes))
-            except ApiError:
-                raise  # from the managed identity's client assertion
-            except TRANSPORT_ERRORS:
-                raise IdentityUnavailable("The identity provider is unavailable.",
-                                          retry_after=http.retry_after) from None
-            codes = aadsts_codes(result)
-            log_event("obo_exchange", user=user_ref(principal), status=http.status, ok="access_token" in result,
-                      error=result.get("error"), aadsts=codes[0] if codes else None,
-                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
-            if "access_token" not in result:
-                raise map_msal_error(result, self._settings, status=http.status, retry_after=http.retry_after)
+            result = exchange_on_behalf_of(app, http, self._settings, assertion, scopes, event="obo_exchange",
+                                           user=user_ref(principal))
             token = result["access_token"]
             expires_on = time.time() + _seconds(result.get("expires_in"))
             ttl = interactive_ttl(expires_on, principal.expires_at)

@@ -18,21 +18,42 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, Sequence
 
 import msal
 import requests
 from msal.exceptions import MsalServiceError
 
-from ..errors import IdentityUnavailable
+from ..errors import ApiError, IdentityUnavailable
 from ..logging_setup import log_event
 from ..settings import Settings
 from ..credentials import msal_client_credential
+from .aadsts import aadsts_codes, map_msal_error
 from .msal_http import ResponseRecorder, msal_session
 
 CLIENT_CAPABILITIES = ("CP1",)
 # What MSAL raises for network failures, 5xx (raise_for_status) and non-JSON responses.
 TRANSPORT_ERRORS = (requests.RequestException, MsalServiceError, ValueError)
+
+
+def exchange_on_behalf_of(app: msal.ConfidentialClientApplication, http: ResponseRecorder, settings: Settings,
+                          assertion: str, scopes: Sequence[str], *, event: str, user: str) -> dict[str, Any]:
+    """One On-Behalf-Of exchange: MSAL's successful result, or the mapped error raised; one log line either way."""
+    http.reset()
+    started = time.perf_counter()
+    try:
+        result = app.acquire_token_on_behalf_of(assertion, list(scopes))
+    except ApiError:
+        raise  # from the managed identity's client assertion
+    except TRANSPORT_ERRORS:
+        raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
+    codes = aadsts_codes(result)
+    log_event(event, user=user, status=http.status, ok="access_token" in result, error=result.get("error"),
+              aadsts=codes[0] if codes else None, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+    if "access_token" not in result:
+        raise map_msal_error(result, settings, status=http.status, retry_after=http.retry_after)
+    return result
 
 
 class _KeepNothing(msal.TokenCache):

@@ -21,10 +21,10 @@ from ..errors import ApiError, IdentityUnavailable, InteractionRequired, Invalid
 from ..logging_setup import log_event
 from ..settings import Settings
 from ..token_cache.store import TokenStore
-from .aadsts import aadsts_codes, map_msal_error
+from .aadsts import map_msal_error
 from .cache_policy import SessionRecord, new_session_id, session_key
 from .client import canonical_scopes, user_ref
-from .msal_apps import TRANSPORT_ERRORS, MsalApps
+from .msal_apps import TRANSPORT_ERRORS, MsalApps, exchange_on_behalf_of
 from .msal_http import ResponseRecorder
 
 _ENDED = "The sign-in that started this job has ended or was revoked; sign in again and start a new job."
@@ -48,19 +48,8 @@ class LongRunningSessions:
         scopes = canonical_scopes(scopes, self._settings.graph_scopes)
         cache = msal.SerializableTokenCache()
         app, http = self._apps.session_app(cache)
-        started = time.perf_counter()
-        try:
-            result = app.acquire_token_on_behalf_of(assertion, list(scopes))
-        except ApiError:
-            raise
-        except TRANSPORT_ERRORS:
-            raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
-        codes = aadsts_codes(result)
-        log_event("session_exchange", user=user_ref(principal), status=http.status, ok="access_token" in result,
-                  error=result.get("error"), aadsts=codes[0] if codes else None,
-                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
-        if "access_token" not in result:
-            raise map_msal_error(result, self._settings, status=http.status, retry_after=http.retry_after)
+        exchange_on_behalf_of(app, http, self._settings, assertion, scopes, event="session_exchange",
+                              user=user_ref(principal))
         if not any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)):
             raise InteractionRequired("The identity provider issued no refresh token, so background work can't "
                                       "act for the user; sign in again.")
@@ -70,7 +59,7 @@ class LongRunningSessions:
         log_event("session_started", user=user_ref(principal), session=session_ref(session_id), ttl=ttl_seconds)
         return session_id
 
-    def graph_token(self, session_id: str, scopes: Sequence[str], *, force_refresh: bool = False) -> str:
+    def graph_token(self, session_id: str, scopes: Sequence[str]) -> str:
         """A Graph token from the session (its access token, else its refresh token); raises
         `InteractionRequired` when the session is gone or the identity provider refuses it."""
         scopes = canonical_scopes(scopes, self._settings.graph_scopes)
@@ -88,8 +77,7 @@ class LongRunningSessions:
             if not accounts:
                 raise InteractionRequired(_ENDED)
             try:
-                result = app.acquire_token_silent_with_error(list(scopes), account=accounts[0],
-                                                             force_refresh=force_refresh)
+                result = app.acquire_token_silent_with_error(list(scopes), account=accounts[0])
             except TRANSPORT_ERRORS:
                 raise IdentityUnavailable("The identity provider is unavailable.", retry_after=http.retry_after) from None
             if cache.has_state_changed and record.ttl() > 0:
@@ -97,6 +85,27 @@ class LongRunningSessions:
             if result and "access_token" in result:
                 return result["access_token"]
             raise self._error(result, http)
+
+    def forget_access_tokens(self, session_id: str) -> None:
+        """Graph refused the session's access token: drop it (and its siblings), so the next Graph token comes
+        from the refresh token. Nothing to do for a session that is gone."""
+        try:
+            key = session_key(session_id)
+        except ValueError:
+            return
+        with self._locks.hold(key):
+            text = self._store.load(key)
+            record = SessionRecord.parse(text) if text else None
+            if record is None or record.ttl() <= 0:
+                return
+            cache = msal.SerializableTokenCache()
+            try:
+                cache.deserialize(record.msal_cache)
+            except ValueError:
+                return
+            for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                cache.remove_at(token)
+            self._store.save(key, SessionRecord(cache.serialize(), record.deadline).serialize(), record.ttl())
 
     def end(self, session_id: str) -> None:
         """Delete the session (idempotent)."""

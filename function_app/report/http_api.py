@@ -23,39 +23,18 @@ import json
 import logging
 import re
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from .. import logging_setup, services
-from ..errors import ApiError, InternalError, NotFound, problem_response
+from ..errors import NotFound, http_handler
 from . import model
 from .blueprint import bp
 
-_INSTANCE_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
 STATUS_ROUTE_PREFIX = "/api/jobs/"
-
-
-async def _handle(name: str, req: func.HttpRequest,
-                  work: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
-    """Correlation id in and out, ApiError -> problem+json, anything else -> a 500 without a trace."""
-    try:
-        correlation_id = logging_setup.begin_request(req.headers)
-    except Exception:
-        correlation_id = logging_setup.correlation_id()
-    try:
-        response = await work()
-    except ApiError as error:
-        logging_setup.log_event("request_failed", function=name, status=error.status, code=error.code)
-        return problem_response(error, correlation_id)
-    except Exception:
-        logging_setup.logger.exception("event=unhandled_exception function=%s correlation_id=%s", name,
-                                       correlation_id)
-        return problem_response(InternalError("Unexpected error; quote the correlation id when reporting it."),
-                                correlation_id)
-    response.headers["X-Correlation-Id"] = correlation_id
-    return response
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -76,44 +55,39 @@ def _prepare_job(req: func.HttpRequest) -> model.JobInput:
 
 @bp.route(route="jobs/profile-report", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@http_handler("start_profile_report")
 async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    async def work() -> func.HttpResponse:
-        # Token validation and OBO use blocking HTTP; keep them off the worker's event loop.
-        job = await asyncio.to_thread(_prepare_job, req)
-        try:
-            instance_id = await client.start_new(model.ORCHESTRATOR_NAME, None, job.to_json())
-        except BaseException:
-            await asyncio.to_thread(services.current().sessions.end, job.session_id)  # no job, no session
-            raise
-        status_url = STATUS_ROUTE_PREFIX + instance_id
-        logging_setup.log_event("report_started", instance_id=instance_id)
-        return _json({"id": instance_id, "statusUrl": status_url}, 202,
-                     {"Location": status_url, "Retry-After": "1"})
-
-    return await _handle("start_profile_report", req, work)
+    # Token validation and OBO use blocking HTTP; keep them off the worker's event loop.
+    job = await asyncio.to_thread(_prepare_job, req)
+    try:
+        instance_id = await client.start_new(model.ORCHESTRATOR_NAME, None, job.to_json())
+    except BaseException:
+        await asyncio.to_thread(services.current().sessions.end, job.session_id)  # no job, no session
+        raise
+    status_url = STATUS_ROUTE_PREFIX + instance_id
+    logging_setup.log_event("report_started", instance_id=instance_id)
+    return _json({"id": instance_id, "statusUrl": status_url}, 202, {"Location": status_url, "Retry-After": "1"})
 
 
 @bp.route(route="jobs/{id}", methods=["GET"])
 @bp.durable_client_input(client_name="client")
+@http_handler("get_profile_report")
 async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    async def work() -> func.HttpResponse:
-        svc = services.current()
-        caller = await asyncio.to_thread(svc.authenticate, req.headers)
-        instance_id = req.route_params.get("id") or ""
-        not_found = NotFound("No report job with this id belongs to you.")
-        if not _INSTANCE_ID.match(instance_id):
-            raise not_found
-        status = await client.get_status(instance_id, show_input=True)
-        job_input = _as_json(status.input_) if status else None
-        if not status or model.owner_of(job_input) != (caller.principal.tenant_id, caller.principal.object_id):
-            raise not_found
-        view = job_view(instance_id, status)
-        session_id = model.session_of(job_input)
-        if view["runtimeStatus"] in ("Failed", "Terminated", "Canceled") and session_id:
-            await asyncio.to_thread(svc.sessions.end, session_id)  # idempotent
-        return _json(view)
-
-    return await _handle("get_profile_report", req, work)
+    svc = services.current()
+    caller = await asyncio.to_thread(svc.authenticate, req.headers)
+    instance_id = req.route_params.get("id") or ""
+    not_found = NotFound("No report job with this id belongs to you.")
+    if not _INSTANCE_ID.fullmatch(instance_id):
+        raise not_found
+    status = await client.get_status(instance_id, show_input=True)
+    job_input = _as_json(status.input_) if status else None
+    if not status or model.owner_of(job_input) != (caller.principal.tenant_id, caller.principal.object_id):
+        raise not_found
+    view = job_view(instance_id, status)
+    session_id = model.session_of(job_input)
+    if view["runtimeStatus"] in ("Failed", "Terminated", "Canceled") and session_id:
+        await asyncio.to_thread(svc.sessions.end, session_id)  # idempotent
+    return _json(view)
 
 
 def job_view(instance_id: str, status: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ GROUPS_PAGE_SIZE = 10        # small on purpose: the report exercises @odata.nex
 MAX_MANAGER_DEPTH = 25       # a guard against a cyclic manager chain in the directory
 RETRY_FIRST_INTERVAL_MS = 1000
 RETRY_MAX_ATTEMPTS = 4
+MAX_RETRY_DELAY_SECONDS = 60
 # A job that runs longer than this fails; its session (refresh token included) never outlives it.
 MAX_RUN_SECONDS = 3600
 END_SESSION_ACTIVITY = "report_end_session"
@@ -62,15 +63,28 @@ def owner_of(job_input: Any) -> tuple[str, str] | None:
         return None
 
 
-# Activity results are envelopes: {"value": ...} or {"error": {"code": ..., "detail": ...}}. Terminal
-# errors are returned rather than raised because the SDK's RetryOptions cannot filter exceptions: a raised
-# error is retried, which is right for throttling/outages and pointless for revoked consent or a 403.
+# Activity results are envelopes: {"value": ...} or {"error": {"code", "detail", "retryable", "retryAfter"}}.
+# Failures are returned, never raised: the history records them as data, and the orchestration retries the
+# retryable ones itself (durable timers), deciding on `retryable` rather than on exception text.
 def ok(value: Any) -> dict[str, Any]:
     return {"value": value}
 
 
-def failed(code: str, detail: str) -> dict[str, Any]:
-    return {"error": {"code": code, "detail": detail}}
+def failed(code: str, detail: str, *, retryable: bool = False, retry_after: float | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "detail": detail, "retryable": retryable}
+    if retry_after is not None:
+        error["retryAfter"] = retry_after
+    return {"error": error}
+
+
+def retry_delay_seconds(error: dict[str, Any], attempt: int) -> float:
+    """How long to wait before attempt `attempt + 1`: doubling from the first interval, at least Retry-After."""
+    backoff = RETRY_FIRST_INTERVAL_MS / 1000 * 2 ** (attempt - 1)
+    try:
+        asked = float(error.get("retryAfter") or 0)
+    except (TypeError, ValueError):
+        asked = 0.0
+    return min(MAX_RETRY_DELAY_SECONDS, max(backoff, asked))
 
 
 def progress(completed: int, stage: str, graph_calls: int) -> dict[str, Any]:
@@ -81,7 +95,6 @@ ERROR_TITLES = {
     "interaction_required": "Sign in again to build the report",
     "graph_throttled": "Microsoft Graph is throttling requests",
     "graph_unavailable": "Microsoft Graph is unavailable",
-    "graph_forbidden": "Microsoft Graph refused access",
     "identity_unavailable": "The identity provider is unavailable",
     "consent_required": "Consent is required to read Microsoft Graph",
     "report_failed": "The report could not be built",

@@ -1,1 +1,1 @@
-"""Per-user token cache partitions for MSAL (see store.py for the interface)."""
+"""The store behind the On-Behalf-Of token cache: memory or encrypted Redis (see store.py for the interface)."""

@@ -11,7 +11,6 @@ import pytest
 from function_app import services
 from function_app.obo.cache_policy import SessionRecord, session_key
 from function_app.report import activities, model
-from function_app.report.graph_reader import TransientGraphError
 from tests.integration.durable.helpers import PRIYA, app_settings, auth_headers, user_token  # noqa: F401
 
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -25,6 +24,10 @@ def job(app_settings: dict[str, str], fresh_emulator: Any) -> dict[str, Any]:
     session_id = svc.sessions.start(caller.principal, caller.assertion, scopes, model.MAX_RUN_SECONDS)
     return model.JobInput(caller.principal.tenant_id, caller.principal.object_id, tuple(scopes), session_id,
                           int(time.time()) + model.MAX_RUN_SECONDS).activity_input()
+
+
+def graph_calls(emulator: Any) -> int:
+    return sum(emulator.metrics()["graph"].values())
 
 
 def directory(emulator: Any) -> dict[str, dict[str, Any]]:
@@ -80,17 +83,20 @@ def test_next_link_outside_graph_is_refused(job: dict[str, Any]):
 
 
 @pytest.mark.parametrize("status, code", [(503, "graph_unavailable"), (429, "graph_throttled")])
-def test_transient_graph_errors_raise_for_retry(job: dict[str, Any], fresh_emulator: Any, status: int, code: str):
-    fresh_emulator.fault(endpoint="graph", status=status, retry_after=1, count=1)
-    with pytest.raises(TransientGraphError) as caught:
-        activities.report_profile(job)
-    assert caught.value.code == code
+def test_transient_graph_errors_are_retryable_failures(job: dict[str, Any], fresh_emulator: Any, status: int,
+                                                       code: str):
+    fresh_emulator.fault(endpoint="graph", status=status, retry_after=3, count=1)
+    result = activities.report_profile(job)
+    assert result["error"]["code"] == code and result["error"]["retryable"] is True
+    assert result["error"]["retryAfter"] == 3
+    assert graph_calls(fresh_emulator) == 1  # one attempt: the orchestration retries, not the activity
     assert activities.report_profile(job)["value"]["user"]["userPrincipalName"] == PRIYA  # the retry works
 
 
-def test_graph_forbidden_is_terminal(job: dict[str, Any], fresh_emulator: Any):
+def test_graph_forbidden_is_a_terminal_consent_problem(job: dict[str, Any], fresh_emulator: Any):
     fresh_emulator.fault(endpoint="graph", status=403, count=1)
-    assert activities.report_profile(job)["error"]["code"] == "graph_forbidden"
+    error = activities.report_profile(job)["error"]
+    assert error["code"] == "consent_required" and error["retryable"] is False
 
 
 def test_an_ended_session_means_interaction_required(job: dict[str, Any]):

@@ -195,3 +195,12 @@ def test_no_refresh_token_means_no_session(idp: FakeIdentityProvider, sessions: 
     with pytest.raises(InteractionRequired):
         sessions.start(principal(), mint(), SCOPES, 600)
     assert len(store) == 0
+
+
+def test_a_token_graph_refused_is_not_served_again(idp: FakeIdentityProvider, sessions: LongRunningSessions) -> None:
+    session_id = sessions.start(principal(), mint(), SCOPES, 600)
+    refused = sessions.graph_token(session_id, SCOPES)
+    sessions.forget_access_tokens(session_id)
+    fresh = sessions.graph_token(session_id, SCOPES)
+    assert fresh != refused and idp.refresh_count() == 1
+    sessions.forget_access_tokens("not-a-session")  # nothing to do, no error

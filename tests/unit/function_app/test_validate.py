@@ -55,7 +55,7 @@ def make_validator(fetcher: FakeFetcher | None = None, clock: Clock | None = Non
 
 def test_valid_v2_token() -> None:
     principal = make_validator().validate(mint(), "X-User-Authorization")
-    assert principal.partition_key == f"{TENANT}.{USER_OID}"
+    assert principal.user_key == f"{TENANT}.{USER_OID}"
     assert principal.scopes == ("user_impersonation",)
     assert principal.client_app_id == SPA
     assert principal.token_version == "2.0"

@@ -56,7 +56,7 @@ class History:
         return self._add(5, TaskScheduledId=task_id, Result=json.dumps(value))
 
     def failed(self, task_id: int, reason: str) -> "History":
-        return self._add(6, TaskScheduledId=task_id, Reason=reason, Details="TransientGraphError")
+        return self._add(6, TaskScheduledId=task_id, Reason=reason, Details="RuntimeError")
 
     def timer(self, timer_id: int) -> "History":
         return self._add(10, timer_id, FireAt=T1)
@@ -109,40 +109,42 @@ def first_wave(history: History) -> History:
     return history
 
 
-def test_first_episode_fans_out_four_retried_activities_without_any_token():
+def test_first_episode_fans_out_four_activities_without_any_token():
     state = History().run()
     actions = leaves(state)
     assert state["isDone"] is False
     assert [a["functionName"] for a in actions] == ["report_profile", "report_direct_reports", "report_manager",
                                                      "report_groups_page"]
-    assert all(a["actionType"] == 1 for a in actions)  # CallActivityWithRetry
-    assert actions[0]["retryOptions"] == {"firstRetryIntervalInMilliseconds": model.RETRY_FIRST_INTERVAL_MS,
-                                          "maxNumberOfAttempts": model.RETRY_MAX_ATTEMPTS}
+    assert all(a["actionType"] == 0 for a in actions)  # CallActivity: the orchestration retries by itself
     payload = json.loads(actions[0]["input"])
     assert payload == {"session": SESSION, "scopes": list(JOB["scopes"])}
     assert "eyJ" not in json.dumps(state)
     assert state["customStatus"]["completed"] == 0 and state["customStatus"]["total"] == 4
 
 
+def transient(code: str = "graph_unavailable", retry_after: float | None = None) -> dict[str, Any]:
+    return model.failed(code, "Microsoft Graph is unavailable.", retryable=True, retry_after=retry_after)
+
+
 def full_history(*, manager_failures: int = 0) -> History:
     h = first_wave(History()).episode()
     h.completed(0, ok({"user": PRIYA})).completed(1, ok({"directReports": [{"id": "r1", "displayName": "Rae"}]}))
-    next_id = 4
-    manager_task = 2
-    for _ in range(manager_failures):
-        h.failed(manager_task, "Activity function 'report_manager' failed: graph_unavailable: HTTP 503")
-        h.timer(next_id).episode().fired(next_id)
-        h.scheduled(next_id + 1, "report_manager").episode()
-        manager_task, next_id = next_id + 1, next_id + 2
-    h.completed(manager_task, ok({"manager": BOSS}))
+    h.completed(2, transient() if manager_failures else ok({"manager": BOSS}))
     h.completed(3, ok({"groups": [{"id": "g1", "displayName": "G1", "kind": "group"}], "nextLink": "https://g/p2"}))
+    for failure in range(manager_failures):  # a timer, then the manager step again
+        timer = h.next_task_id()
+        h.timer(timer).episode().fired(timer)
+        retried = h.next_task_id()
+        h.scheduled(retried, "report_manager").episode()
+        h.completed(retried, transient() if failure < manager_failures - 1 else ok({"manager": BOSS}))
     # wave 2: Boss's manager + groups page 2
-    h.scheduled(next_id, "report_manager").scheduled(next_id + 1, "report_groups_page").episode()
-    h.completed(next_id, ok({"manager": TOP}))
-    h.completed(next_id + 1, ok({"groups": [{"id": "g2", "displayName": "G2", "kind": "group"}], "nextLink": None}))
+    wave = h.next_task_id()
+    h.scheduled(wave, "report_manager").scheduled(wave + 1, "report_groups_page").episode()
+    h.completed(wave, ok({"manager": TOP}))
+    h.completed(wave + 1, ok({"groups": [{"id": "g2", "displayName": "G2", "kind": "group"}], "nextLink": None}))
     # wave 3: Top's manager only: the top of the chain (404 -> null)
-    h.scheduled(next_id + 2, "report_manager").episode()
-    h.completed(next_id + 2, ok({"manager": None}))
+    h.scheduled(wave + 2, "report_manager").episode()
+    h.completed(wave + 2, ok({"manager": None}))
     return h.session_ended()
 
 
@@ -171,52 +173,69 @@ def test_intermediate_wave_schedules_next_manager_and_next_page_with_progress():
     assert "groups page 2" in state["customStatus"]["stage"]
 
 
+def test_a_retryable_failure_waits_on_a_durable_timer_then_retries_only_that_step():
+    h = first_wave(History()).episode()
+    h.completed(0, ok({"user": PRIYA})).completed(1, ok({"directReports": []}))
+    h.completed(2, transient(retry_after=7)).completed(3, ok({"groups": [], "nextLink": None}))
+    actions = leaves(h.run())[4:]
+    assert len(actions) == 1 and actions[0]["actionType"] == 5  # CreateTimer
+    fire_at = actions[0]["fireAt"]
+    assert fire_at.startswith("2026-05-04T10:00:08")  # Retry-After 7 s after the episode's time (T1)
+    timer = h.next_task_id()
+    h.timer(timer).episode().fired(timer)
+    actions = leaves(h.run())[4:]
+    assert [a["functionName"] for a in actions if a["actionType"] == 0] == ["report_manager"]
+
+
 def test_transient_failure_is_retried_after_the_timer_and_the_job_completes():
     state = full_history(manager_failures=2).run()
     assert state["isDone"] is True
     assert state["output"]["managerChain"] == [BOSS, TOP]
 
 
-def test_retry_exhaustion_completes_with_a_clean_graph_unavailable_error():
+def exhausted(code: str) -> History:
+    """The profile step fails with a retryable `code` on every attempt."""
     h = first_wave(History()).episode()
-    next_id = 4
-    task = 0
-    for attempt in range(model.RETRY_MAX_ATTEMPTS):
-        h.failed(task, "Activity function 'report_profile' failed: TransientGraphError: graph_unavailable: x")
-        h.timer(next_id).episode().fired(next_id)
-        if attempt < model.RETRY_MAX_ATTEMPTS - 1:
-            h.scheduled(next_id + 1, "report_profile").episode()
-            task, next_id = next_id + 1, next_id + 2
-    state = h.session_ended().run()
+    h.completed(0, transient(code)).completed(1, ok({"directReports": []})).completed(2, ok({"manager": None}))
+    h.completed(3, ok({"groups": [], "nextLink": None}))
+    for _ in range(model.RETRY_MAX_ATTEMPTS - 1):
+        timer = h.next_task_id()
+        h.timer(timer).episode().fired(timer)
+        retried = h.next_task_id()
+        h.scheduled(retried, "report_profile").episode().completed(retried, transient(code))
+    return h.session_ended()
+
+
+@pytest.mark.parametrize("code", ["graph_unavailable", "graph_throttled", "identity_unavailable"])
+def test_retry_exhaustion_completes_with_the_steps_own_code(code: str):
+    state = exhausted(code).run()
     assert state["isDone"] is True
     error = state["output"]["error"]
-    assert error["code"] == "graph_unavailable"
-    assert "Traceback" not in json.dumps(state) and "TransientGraphError" not in json.dumps(state["output"])
+    assert error["code"] == code and "try again" in error["detail"]
+    assert "Traceback" not in json.dumps(state)
+    scheduled = [e for e in exhausted(code).events if e["EventType"] == 4 and e["Name"] == "report_profile"]
+    assert len(scheduled) == model.RETRY_MAX_ATTEMPTS
 
 
-def test_throttling_that_outlasts_retries_is_reported_as_graph_throttled():
+@pytest.mark.parametrize("code", ["interaction_required", "consent_required", "report_failed"])
+def test_terminal_activity_error_ends_the_job_with_that_code_at_once(code: str):
     h = first_wave(History()).episode()
-    h.failed(3, "Activity function 'report_groups_page' failed: TransientGraphError: graph_throttled: 429")
-    h.timer(4).episode().fired(4)
-    for attempt in range(1, model.RETRY_MAX_ATTEMPTS):
-        task = 3 + 2 * attempt
-        h.scheduled(task, "report_groups_page").episode()
-        h.failed(task, "Activity function 'report_groups_page' failed: TransientGraphError: graph_throttled: 429")
-        h.timer(task + 1).episode().fired(task + 1)
-    state = h.session_ended().run()
-    assert state["output"] == {"error": model.job_error("graph_throttled", state["output"]["error"]["detail"])}
-
-
-@pytest.mark.parametrize("code", ["interaction_required", "graph_forbidden"])
-def test_terminal_activity_error_ends_the_job_with_that_code(code: str):
-    h = first_wave(History()).episode()
-    h.completed(0, {"error": {"code": code, "detail": "sign in again"}})
+    h.completed(0, model.failed(code, "sign in again"))
     h.completed(1, ok({"directReports": []})).completed(2, ok({"manager": None}))
     h.completed(3, ok({"groups": [], "nextLink": None}))
     state = h.session_ended().run()
     assert state["isDone"] is True
     assert state["output"] == {"error": {"code": code, "title": model.ERROR_TITLES[code], "detail": "sign in again"}}
     assert state["customStatus"]["stage"] == "Failed"
+
+
+def test_an_activity_that_raises_ends_the_job_without_its_text():
+    h = first_wave(History()).episode()
+    h.failed(0, "Activity function 'report_profile' failed: KeyError: secret-looking internals")
+    state = h.session_ended().run()
+    assert state["isDone"] is True
+    assert state["output"]["error"]["code"] == "report_failed"
+    assert "internals" not in json.dumps(state["output"])
 
 
 def test_manager_cycle_stops_climbing():
@@ -247,7 +266,7 @@ def test_the_last_step_ends_the_session_whatever_the_outcome():
 
 def terminal_failure() -> History:
     h = first_wave(History()).episode()
-    h.completed(0, {"error": {"code": "interaction_required", "detail": "sign in again"}})
+    h.completed(0, model.failed("interaction_required", "sign in again"))
     h.completed(1, ok({"directReports": []})).completed(2, ok({"manager": None}))
     h.completed(3, ok({"groups": [], "nextLink": None}))
     return h.session_ended()
@@ -258,13 +277,7 @@ def test_a_failure_to_end_the_session_still_completes_the_job():
     h.events = h.events[:-4]
     task_id = h.next_task_id()
     h.scheduled(task_id, model.END_SESSION_ACTIVITY).episode()
-    next_id = task_id + 1
-    for attempt in range(model.RETRY_MAX_ATTEMPTS):
-        h.failed(task_id, "Activity function 'report_end_session' failed: ConnectionError")
-        h.timer(next_id).episode().fired(next_id)
-        if attempt < model.RETRY_MAX_ATTEMPTS - 1:
-            h.scheduled(next_id + 1, model.END_SESSION_ACTIVITY).episode()
-            task_id, next_id = next_id + 1, next_id + 2
+    h.failed(task_id, "Activity function 'report_end_session' failed: ConnectionError")
     state = h.run()
     assert state["isDone"] is True and state["output"]["managerChain"] == [BOSS, TOP]
 
