@@ -1,15 +1,8 @@
-"""The test and admin API under `/_emulator/` (loopback callers only).
-
-GET  /_emulator/config          tenant, URLs, CA bundle, users and apps (with local credentials)
-POST /_emulator/token           mint a signed user (or app-only) token; `claims` overrides, null removes
-POST /_emulator/consent         grant or revoke delegated permissions (tenant-wide or for one user)
-POST /_emulator/keys/rotate     new signing key; the previous one stays published
-POST /_emulator/faults          inject a fault; GET lists them; DELETE clears them
-GET  /_emulator/metrics         request counters
-POST /_emulator/reset           back to the seed
-"""
+"""The test and admin API under `/_emulator/` (loopback callers only); ADMIN_CALLS lists it, and
+`GET /_emulator/config` repeats that list as `admin_api`."""
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import time
@@ -18,15 +11,35 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from .faults import FaultSpecError, parse_fault
+from .federated import TOKEN_EXCHANGE_AUDIENCE
+from .managed_identity import IDENTITY_HEADER, IDENTITY_PATH, IdentityEndpoint, identity_claims
 from .state import EmulatorState
 from .tenant import Resource
 from .tokens import TokenIssuer
+
+ADMIN_CALLS = {
+    "GET /_emulator/config": "tenant, URLs, CA bundle, users, apps (with local credentials), managed identities",
+    "POST /_emulator/token": "mint a signed user, app-only or managed-identity token; `claims` overrides, "
+                             "null removes",
+    "POST /_emulator/consent": "grant or revoke delegated permissions (tenant-wide or for one user) or roles",
+    "POST /_emulator/revoke": "revoke a user's sessions {user}: refresh tokens, browser sessions, codes, OBO "
+                              "assertions and CAE-capable Graph tokens issued before it stop working",
+    "POST /_emulator/keys/rotate": "new signing key; the previous one stays published (GET /_emulator/keys lists)",
+    "POST /_emulator/faults": "inject a fault; GET lists them; DELETE clears them",
+    "GET /_emulator/metrics": "request counters",
+    "POST /_emulator/reset": "back to the seed (consent, faults, metrics, keys, sessions, grants, revocations)",
+    f"GET {IDENTITY_PATH}": "App Service managed-identity endpoint (X-IDENTITY-HEADER, resource, client_id)",
+}
 
 
 class AdminError(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+    @property
+    def code(self) -> str:
+        return "not_found" if self.status == 404 else "bad_request"
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -76,6 +89,8 @@ class AdminApi:
             web.delete("/_emulator/faults", wrap(self.clear_faults)),
             web.get("/_emulator/metrics", wrap(self.metrics)),
             web.post("/_emulator/reset", wrap(self.reset)),
+            web.post("/_emulator/revoke", wrap(self.revoke)),
+            web.get(IDENTITY_PATH, wrap(IdentityEndpoint(self.state, self.issuer).token)),
         ]
 
     def _wrap(self, handler: Callable[[web.Request], Awaitable[web.Response]]
@@ -86,7 +101,7 @@ class AdminApi:
             try:
                 return await handler(request)
             except AdminError as err:
-                return _json({"error": "bad_request", "message": str(err)}, err.status)
+                return _json({"error": err.code, "message": str(err)}, err.status)
         return guarded
 
     @staticmethod
@@ -120,6 +135,10 @@ class AdminApi:
             if cert:
                 entry["certificate"] = {"cert_path": str(cert.cert_path), "key_path": str(cert.key_path),
                                         "thumbprint": cert.thumbprint, "thumbprint_sha256": cert.thumbprint_sha256}
+            if app.federated_credentials:
+                entry["federated_credentials"] = [
+                    {"name": c.name, "issuer": c.issuer.replace("{issuer_v2}", state.issuer_v2()),
+                     "subject": c.subject, "audiences": list(c.audiences)} for c in app.federated_credentials]
             apps.append(entry)
         return {
             "tenant_id": tenant.tenant_id,
@@ -138,6 +157,11 @@ class AdminApi:
             "conditional_access": [{"id": p.id, "displayName": p.display_name, "users": sorted(p.users),
                                     "resources": sorted(p.resources), "grantControls": sorted(p.grant_controls)}
                                    for p in tenant.policies],
+            "managed_identities": [{"name": m.name, "display_name": m.display_name, "client_id": m.client_id,
+                                    "principal_id": m.principal_id} for m in tenant.managed_identities],
+            "identity_endpoint": f"{state.entra_url}{IDENTITY_PATH}",
+            "identity_header": IDENTITY_HEADER,
+            "admin_api": dict(ADMIN_CALLS),
         }
 
     async def config(self, request: web.Request) -> web.Response:
@@ -156,7 +180,7 @@ class AdminApi:
     async def mint(self, request: web.Request) -> web.Response:
         body = await self._body(request)
         tenant = self.state.tenant
-        resource = self._resource(body.get("audience"))
+        resource = self._resource(None if body.get("managed_identity") is not None else body.get("audience"))
         client_id = str(body.get("client_id") or tenant.find_app("spa").client_id).lower()  # type: ignore[union-attr]
         client = tenant.find_app(client_id)
         if client is not None and client.client_id != client_id:
@@ -168,7 +192,13 @@ class AdminApi:
         if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int)):
             raise AdminError("expires_in must be an integer number of seconds")
         lifetime = self.issuer.lifetime() if expires_in is None else expires_in
-        if body.get("user") is None:
+        if body.get("managed_identity") is not None:
+            identity = tenant.find_managed_identity(str(body["managed_identity"]))
+            if identity is None:
+                raise AdminError(f"unknown managed identity {body['managed_identity']!r}")
+            claims = identity_claims(self.state, self.issuer, identity,
+                                     audience=str(body.get("audience") or TOKEN_EXCHANGE_AUDIENCE), expires_in=lifetime)
+        elif body.get("user") is None:
             if client is None:
                 raise AdminError("an app-only token needs a registered client_id")
             roles = _scope_list(body.get("roles"))
@@ -266,6 +296,22 @@ class AdminApi:
 
     async def metrics(self, request: web.Request) -> web.Response:
         return _json(self.state.metrics.snapshot())
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """Like Graph's revokeSignInSessions. Answers once the clock has passed the cutoff, so that anything
+        issued after the answer is valid and anything issued before the call is revoked."""
+        body = await self._body(request)
+        key = body.get("user")
+        if not isinstance(key, str) or not key.strip():
+            raise AdminError("user must be a UPN or object id")
+        user = self.state.tenant.find_user(key)
+        if user is None:
+            raise AdminError(f"unknown user {key!r}", 404)
+        cutoff = self.state.revocations.revoke(user["id"])
+        self.state.metrics.record("revoke")
+        while (remaining := cutoff - time.time()) > 0:
+            await asyncio.sleep(remaining + 0.001)
+        return _json({"user": user["id"], "revokedBefore": cutoff})
 
     async def reset(self, request: web.Request) -> web.Response:
         self.state.reset()

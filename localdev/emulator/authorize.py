@@ -148,6 +148,7 @@ class AuthorizeEndpoint:
     async def admin_consent(self, request: web.Request) -> web.Response:
         params = dict(request.query)
         try:
+            self._default_reply_url(request.match_info["tenant"], params)
             app, redirect_uri, redirect_type = self._validate_client(request.match_info["tenant"], params)
         except PageError as exc:
             return self._error_page(request, exc.err)
@@ -162,6 +163,16 @@ class AuthorizeEndpoint:
         return _html(consent_page(request.path, ctx, app.display_name, None, permissions, admin=True))
 
     # ------------------------------------------------------------------ validation
+    def _default_reply_url(self, tenant_segment: str, params: dict[str, str]) -> None:
+        """Admin consent without `redirect_uri` returns to the app's web reply URL; with none registered,
+        Entra can only show AADSTS500113."""
+        app = self.state.tenant.find_app(params.get("client_id", ""))
+        if params.get("redirect_uri") or app is None or not self.state.tenant.knows_tenant(tenant_segment):
+            return  # _validate_client names the real problem
+        if not app.web_redirect_uris:
+            raise PageError(OAuthError(500113, "No reply address is registered for the application."))
+        params["redirect_uri"] = app.web_redirect_uris[0]
+
     def _validate_client(self, tenant_segment: str, params: dict[str, str]) -> tuple[App, str, str]:
         if not self.state.tenant.knows_tenant(tenant_segment):
             raise PageError(OAuthError(90002, f"Tenant '{tenant_segment}' not found. Check to make sure you have "
@@ -304,8 +315,12 @@ class AuthorizeEndpoint:
                                   interaction.params.get("login_hint")))
 
     def _session(self, request: web.Request) -> Session | None:
-        session = self.state.sessions.get(request.cookies.get(SESSION_COOKIE))
+        handle = request.cookies.get(SESSION_COOKIE)
+        session = self.state.sessions.get(handle)
         if session is None or session.expires_at < time.time():
+            return None
+        if self.state.revocations.revoked(session.user_oid, session.started_at):
+            self.state.sessions.pop(handle or "")  # revoked sessions: the user signs in again
             return None
         return session
 

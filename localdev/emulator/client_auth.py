@@ -1,5 +1,6 @@
 """Client authentication at the token endpoint: none (public SPA), client secret (form or HTTP
-Basic), or a private_key_jwt client assertion signed with a certificate registered on the app."""
+Basic), a private_key_jwt client assertion signed with a certificate registered on the app (`iss` =
+the client id), or any other assertion, which must match one of the app's federated credentials."""
 from __future__ import annotations
 
 import base64
@@ -13,6 +14,7 @@ import jwt
 from multidict import MultiDictProxy
 
 from .errors import OAuthError
+from .federated import verify_federated_assertion
 from .state import EmulatorState
 from .tenant import App
 
@@ -72,7 +74,10 @@ def authenticate_client(state: EmulatorState, form: MultiDictProxy[str], authori
         if form.get("client_assertion_type") != ASSERTION_TYPE:
             raise OAuthError(900144, "The request body must contain the following parameter: "
                                      f"'client_assertion_type' with value '{ASSERTION_TYPE}'.")
-        _verify_client_assertion(state, app, assertion)
+        if _assertion_issuer(assertion) == app.client_id:
+            _verify_client_assertion(state, app, assertion)
+        else:
+            verify_federated_assertion(state, app, assertion)
         return ClientAuth(app, "assertion")
     raise OAuthError(7000218)
 

@@ -31,6 +31,9 @@ CATALOG: dict[int, Code] = {
                                        "assertion."),
     500133: Code("invalid_grant", 400, "Assertion is not within its valid time range."),
     50027: Code("invalid_request", 400, "JWT token is invalid or malformed."),
+    50173: Code("invalid_grant", 400, "The provided grant has expired due to it being revoked, a fresh auth token "
+                                      "is needed. The user might have changed or reset their password."),
+    500113: Code("invalid_request", 400, "No reply address is registered for the application."),
     50049: Code("invalid_instance", 400, "Unknown or invalid instance."),
     50058: Code("login_required", 400, "A silent sign-in request was sent but no user is signed in."),
     50076: Code("interaction_required", 400, "Due to a configuration change made by your administrator, or "
@@ -67,6 +70,16 @@ CATALOG: dict[int, Code] = {
     7000215: Code("invalid_client", 401, "Invalid client secret provided. Ensure the secret being sent in the "
                                          "request is the client secret value, not the client secret ID, for a "
                                          "secret added to app."),
+    70021: Code("invalid_request", 400, "No matching federated identity record found for presented assertion."),
+    700213: Code("invalid_client", 401, "No matching federated identity record found for presented assertion "
+                                        "subject. Please note that the matching is done using a case-sensitive "
+                                        "comparison. Check your federated identity credential Subject, Audience "
+                                        "and Issuer against the presented assertion."),
+    7002138: Code("invalid_client", 401, "No matching federated identity record found for presented assertion "
+                                         "subject. The subject matches with case-insensitive comparison, but not "
+                                         "with case-sensitive comparison."),
+    700229: Code("invalid_client", 401, "Only app-only tokens can be used as Federated Identity Credentials for "
+                                        "Microsoft Entra issuer."),
     7000218: Code("invalid_client", 401, "The request body must contain the following parameter: "
                                          "'client_assertion' or 'client_secret'."),
     70002: Code("invalid_client", 401, "The client does not exist or is not enabled for consumers."),
@@ -78,6 +91,7 @@ CATALOG: dict[int, Code] = {
                                         "Identifier."),
     90033: Code("temporarily_unavailable", 503, "A transient error has occurred. Please try again."),
     90014: Code("invalid_request", 400, "The request body must contain the following parameter."),
+    90100: Code("invalid_request", 400, "The parameter is empty or not valid."),
     9002313: Code("invalid_request", 400, "Invalid request. Request is malformed or invalid."),
     9002325: Code("invalid_request", 400, "Proof Key for Code Exchange is required for cross-origin "
                                           "authorization code redemption."),

@@ -33,6 +33,7 @@ class AuthCode:
     session_id: str | None
     expires_at: float
     redeemed: bool = False
+    issued_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class RefreshGrant:
     amr: list[str]
     auth_time: int
     expires_at: float
+    issued_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Session:
     amr: list[str]
     auth_time: int
     expires_at: float
+    started_at: float = field(default_factory=time.time)
 
 
 @dataclass

@@ -66,6 +66,7 @@ class GraphState(Protocol):
     tenant: directory.Tenant
     graph_app_id: str
     graph_resource: str
+    entra_url: str
 
     @property
     def faults(self) -> Any: ...
@@ -74,6 +75,8 @@ class GraphState(Protocol):
     def metrics(self) -> Any: ...
 
     def public_keys(self) -> list[tuple[str, RSAPublicKey]]: ...
+
+    def revocation_cutoff(self, user_oid: str | None) -> int | None: ...
 
 
 def build_graph_app(state: GraphState, *, photo_dir: Path | None = None) -> web.Application:

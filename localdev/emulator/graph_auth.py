@@ -3,6 +3,10 @@
 Verification is the expensive part of a Graph call, so a verified token is cached by the SHA-256 of its
 string until it expires; the set of published key ids is re-read at most once a second so that a key that
 stops being published stops working promptly even for cached tokens.
+
+Continuous access evaluation: a CAE-capable token (`xms_cc` contains `cp1`) issued before the user's
+sessions were revoked gets Graph's `insufficient_claims` challenge. That check runs on every call, cached
+tokens included; tokens that are not CAE-capable keep working until they expire, as with Graph.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Any, Callable, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from localdev.emulator.graph_errors import access_denied, invalid_token
+from localdev.emulator.graph_errors import access_denied, invalid_token, revocation_challenge
 from localdev.emulator.graph_permissions import Permissions
 
 # Microsoft.IdentityModel allows clock skew; a small one keeps "expired" tests meaningful.
@@ -26,8 +30,11 @@ _MAX_CACHED_TOKENS = 4096
 class KeySource(Protocol):
     graph_app_id: str
     graph_resource: str
+    entra_url: str
 
     def public_keys(self) -> list[tuple[str, RSAPublicKey]]: ...
+
+    def revocation_cutoff(self, user_oid: str | None) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,8 @@ class Caller:
     scopes: frozenset[str]
     roles: frozenset[str]
     delegated: bool
+    issued_at: float | None = None
+    cae_capable: bool = False
 
     @property
     def key(self) -> str:
@@ -59,12 +68,18 @@ def caller_from_claims(claims: dict[str, Any]) -> Caller:
     delegated = "scp" in claims
     oid = claims.get("oid")
     app_id = claims.get("appid") or claims.get("azp")
+    iat = claims.get("iat")
+    capabilities = claims.get("xms_cc")
+    if isinstance(capabilities, str):
+        capabilities = [capabilities]
     return Caller(
         oid=str(oid) if oid else None,
         app_id=str(app_id) if app_id else None,
         scopes=scopes,
         roles=roles,
         delegated=delegated,
+        issued_at=float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None,
+        cae_capable=isinstance(capabilities, list) and any(str(c).lower() == "cp1" for c in capabilities),
     )
 
 
@@ -90,12 +105,21 @@ class TokenVerifier:
         if cached is not None:
             caller, expires_at, kid = cached
             if now < expires_at and kid in self._published_keys(now):
-                return caller
+                return self._not_revoked(caller)
             del self._cache[digest]
         caller, expires_at, kid = self._verify_uncached(token, now)
         if len(self._cache) >= _MAX_CACHED_TOKENS:
             self._cache.pop(next(iter(self._cache)))
         self._cache[digest] = (caller, expires_at, kid)
+        return self._not_revoked(caller)
+
+    def _not_revoked(self, caller: Caller) -> Caller:
+        if caller.cae_capable and caller.delegated:
+            cutoff = self._state.revocation_cutoff(caller.oid)
+            if cutoff is not None and (caller.issued_at is None or caller.issued_at < cutoff):
+                # Graph's challenge names Entra's authorize endpoint; realm="" means the common endpoint.
+                authorize = f"{self._state.entra_url.rstrip('/')}/common/oauth2/authorize"
+                raise revocation_challenge(authorize, cutoff)
         return caller
 
     def _published_keys(self, now: float) -> dict[str, RSAPublicKey]:

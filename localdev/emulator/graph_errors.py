@@ -6,6 +6,7 @@ messages below are the ones Graph v1.0 sends for the same situations.
 """
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -41,6 +42,21 @@ class GraphError(Exception):
 
 def invalid_token(message: str) -> GraphError:
     return GraphError(401, "InvalidAuthenticationToken", message, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+# What Graph says when a CAE-capable token was issued before the user's sessions were revoked.
+CAE_REVOKED_MESSAGE = ("Continuous access evaluation resulted in challenge with result: InteractionRequired and code: "
+                       "TokenIssuedBeforeRevocationTimestamp")
+
+
+def revocation_challenge(authorization_uri: str, not_before: int) -> GraphError:
+    """Graph's CAE claims challenge: 401 `insufficient_claims` asking for a token issued at or after the
+    revocation (`claims` is the base64 of `{"access_token":{"nbf":{"essential":true,"value":"<epoch>"}}}`)."""
+    request = {"access_token": {"nbf": {"essential": True, "value": str(not_before)}}}
+    claims = base64.b64encode(json.dumps(request, separators=(",", ":")).encode()).decode()
+    header = (f'Bearer realm="", authorization_uri="{authorization_uri}", client_id="{GRAPH_APP_ID}", '
+              f'error_description="{CAE_REVOKED_MESSAGE}", error="insufficient_claims", claims="{claims}"')
+    return GraphError(401, "InvalidAuthenticationToken", CAE_REVOKED_MESSAGE, headers={"WWW-Authenticate": header})
 
 
 def access_denied() -> GraphError:

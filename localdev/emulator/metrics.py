@@ -26,7 +26,7 @@ class Metrics:
             self._graph[path] += 1
 
     def record(self, endpoint: str) -> None:
-        """`authorize`, `jwks` or `discovery`."""
+        """`authorize`, `jwks`, `discovery` or `revoke`."""
         with self._lock:
             self._simple[endpoint] += 1
 
@@ -34,4 +34,4 @@ class Metrics:
         with self._lock:
             return {"token": dict(self._token), "authorize": self._simple["authorize"],
                     "jwks": self._simple["jwks"], "discovery": self._simple["discovery"],
-                    "graph": dict(self._graph)}
+                    "revoke": self._simple["revoke"], "graph": dict(self._graph)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .claims_request import parse_claims_lenient
 from .errors import OAuthError
 from .scopes import ScopeRequest
 from .state import EmulatorState
@@ -77,15 +78,4 @@ def enforce_conditional_access(state: EmulatorState, user: dict[str, Any], resou
 
 def claims_request_mfa(claims_param: str | None) -> bool:
     """Does an authorize request's `claims` parameter ask for a CA policy or MFA to be satisfied?"""
-    if not claims_param:
-        return False
-    try:
-        claims = json.loads(claims_param)
-    except ValueError:
-        return False
-    access = claims.get("access_token", {}) if isinstance(claims, dict) else {}
-    if not isinstance(access, dict):
-        return False
-    amr = access.get("amr", {})
-    amr_values = amr.get("values", []) if isinstance(amr, dict) else []
-    return bool(access.get("capolids") or access.get("polids") or "mfa" in amr_values)
+    return parse_claims_lenient(claims_param).mfa

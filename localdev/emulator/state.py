@@ -3,6 +3,7 @@ admin API (keys, consent, faults, metrics, grants). The Graph emulator reads it 
 
     state.tenant.tenant_id / .users / .groups / .find_user(key)
     state.public_keys() -> [(kid, RSAPublicKey)]
+    state.revocation_cutoff(oid) -> epoch seconds | None, state.entra_url (for CAE challenges)
     state.graph_app_id, state.graph_resource
     state.faults.take(endpoint, path) -> Fault | None
     state.metrics.record_graph(path)
@@ -24,6 +25,7 @@ from .faults import FaultBook
 from .grants import AuthCode, Interaction, RefreshGrant, Session, Store
 from .keys import KeyRing, b64url, load_or_create_key
 from .metrics import Metrics
+from .revocation import Revocations
 from .tenant import GRAPH_APP_ID, GRAPH_RESOURCE, App, Tenant
 
 
@@ -90,6 +92,7 @@ class EmulatorState:
         self.refresh_tokens: Store[RefreshGrant] = Store("r1.")
         self.sessions: Store[Session] = Store("")
         self.interactions: Store[Interaction] = Store("")
+        self.revocations = Revocations()
         # Set by the server once the listeners are bound (ports may be chosen by the OS).
         self.entra_url = "https://localhost:9443"
         self.graph_url = "https://localhost:9444/v1.0"
@@ -105,9 +108,14 @@ class EmulatorState:
             self._public_keys_cache = cached
         return cached[1]
 
+    def revocation_cutoff(self, user_oid: str | None) -> int | None:
+        """The user's sessions-revoked time: tokens issued before it are revoked (None: never revoked)."""
+        return self.revocations.cutoff(user_oid)
+
     def reset(self) -> None:
-        """Back to the seed: consent, faults, metrics, signing keys, sessions and issued grants."""
+        """Back to the seed: consent, faults, metrics, signing keys, sessions, issued grants, revocations."""
         self.consent.reset()
+        self.revocations.clear()
         self.faults.clear()
         self.metrics.reset()
         self.keys.reset()

@@ -33,6 +33,26 @@ class Resource:
         return (self.identifier_uri.rstrip("/") + "/", self.app_id + "/")
 
 
+@dataclass(frozen=True)
+class FederatedCredential:
+    """A federated identity credential on an app registration: a token from `issuer` about `subject`,
+    for one of `audiences`, is accepted as the app's client assertion. `{issuer_v2}` in the seed stands for
+    this tenant's v2 issuer on the emulator's own URL (a managed identity's token comes from there)."""
+    name: str
+    issuer: str
+    subject: str
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ManagedIdentity:
+    """A user-assigned managed identity: its tokens are app-only, `sub` = `oid` = the principal id."""
+    name: str
+    display_name: str
+    client_id: str
+    principal_id: str
+
+
 @dataclass
 class App:
     """An app registration (client). `kind` is spa | api | daemon."""
@@ -52,6 +72,7 @@ class App:
     admin_consent: dict[str, dict[str, list[str]]]
     app_roles: list[str] = field(default_factory=list)
     service_principal_id: str = ""
+    federated_credentials: list[FederatedCredential] = field(default_factory=list)
 
     @property
     def is_public(self) -> bool:
@@ -82,6 +103,7 @@ class Tenant:
     resources: dict[str, Resource]
     policies: list[CaPolicy]
     lifetime_minutes: tuple[int, int]
+    managed_identities: list[ManagedIdentity] = field(default_factory=list)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     _users_by_key: dict[str, dict[str, Any]] = field(init=False, repr=False)
     _apps_by_key: dict[str, App] = field(init=False, repr=False)
@@ -105,6 +127,12 @@ class Tenant:
     def find_app(self, key: str) -> App | None:
         """By client id, seed name or identifier URI."""
         return self._apps_by_key.get(str(key).strip().lower().rstrip("/")) if key else None
+
+    def find_managed_identity(self, key: str) -> ManagedIdentity | None:
+        """By seed name, client id or principal id (case-insensitive)."""
+        wanted = str(key).strip().lower()
+        return next((m for m in self.managed_identities if wanted in (m.name.lower(), m.client_id, m.principal_id)),
+                    None)
 
     def find_resource(self, key: str) -> Resource | None:
         """By app id, identifier URI (with or without trailing slash) or seed name."""
@@ -158,6 +186,9 @@ def parse_tenant(data: dict[str, Any]) -> Tenant:
             admin_consent=_access_map(raw.get("adminConsent", [])),
             app_roles=list(raw.get("appRoles", [])),
             service_principal_id=_service_principal_id(tenant_id, raw["clientId"].lower()),
+            federated_credentials=[FederatedCredential(f["name"], f["issuer"], f["subject"],
+                                                       tuple(f.get("audiences", [])))
+                                   for f in raw.get("federatedIdentityCredentials", [])],
         ))
     resources: dict[str, Resource] = {}
     for key, raw in data.get("resources", {}).items():
@@ -172,11 +203,14 @@ def parse_tenant(data: dict[str, Any]) -> Tenant:
     policies = [CaPolicy(p["id"], p.get("displayName", p["id"]), frozenset(u.lower() for u in p.get("users", [])),
                          frozenset(p.get("resources", [])), frozenset(p.get("grantControls", [])))
                 for p in data.get("conditionalAccessPolicies", [])]
+    identities = [ManagedIdentity(m["name"], m.get("displayName", m["name"]), m["clientId"].lower(),
+                                  m["principalId"].lower()) for m in data.get("managedIdentities", [])]
     lifetime = data.get("tokenLifetimeMinutes", {})
     return Tenant(tenant_id=tenant_id, display_name=data["tenant"].get("displayName", ""),
                   domain=data["tenant"].get("domain", ""), users=data["users"], groups=data.get("groups", []),
                   apps=apps, resources=resources, policies=policies,
-                  lifetime_minutes=(int(lifetime.get("min", 60)), int(lifetime.get("max", 90))), raw=data)
+                  lifetime_minutes=(int(lifetime.get("min", 60)), int(lifetime.get("max", 90))),
+                  managed_identities=identities, raw=data)
 
 
 def load_tenant(path: Path | None = None) -> Tenant:

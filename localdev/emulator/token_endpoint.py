@@ -14,12 +14,14 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from . import jws
+from .claims_request import ClaimsRequest, parse_claims
 from .client_auth import ClientAuth, authenticate_client
 from .errors import OAuthError, error_response
 from .faults_http import fault_error
 from .grants import REFRESH_LIFETIME_S, SPA_REFRESH_LIFETIME_S, RefreshGrant
-from .policy import claims_request_mfa, enforce_conditional_access, granted_scopes, target_resource
+from .policy import enforce_conditional_access, granted_scopes, target_resource
 from .redirects import origin_allowed_for_cors
+from .revocation import revoked_grant
 from .scopes import ScopeRequest, parse_scopes
 from .state import EmulatorState
 from .tenant import App, Resource
@@ -96,6 +98,7 @@ class TokenEndpoint:
             raise OAuthError(70000, "The provided value for the 'code' parameter is not valid.")
         if code.redeemed:
             raise OAuthError(54005)
+        self._refuse_revoked(code.user_oid, code.issued_at)
         if code.expires_at < time.time():
             raise OAuthError(70008, "The provided authorization code or refresh token has expired due to "
                                     "inactivity. Send a new interactive authorization request for this user "
@@ -110,11 +113,12 @@ class TokenEndpoint:
             if not verifier or not hmac.compare_digest(digest, code.code_challenge):
                 raise OAuthError(501481, "The Code_Verifier does not match the code_challenge supplied in the "
                                          "authorization request for PKCE.")
+        claims = parse_claims(form.get("claims"))
         code.redeemed = True
         user = self._user(code.user_oid)
         scope_request = parse_scopes(self.state.tenant, form.get("scope") or " ".join(code.scopes))
         return self.user_tokens(client, user, scope_request, amr=code.amr, auth_time=code.auth_time,
-                                spa=code.spa, nonce=code.nonce, form=form)
+                                spa=code.spa, nonce=code.nonce, form=form, claims=claims)
 
     def _refresh_token(self, client: ClientAuth, form: MultiDictProxy[str],
                        request: web.Request) -> dict[str, Any]:
@@ -130,21 +134,21 @@ class TokenEndpoint:
                 raise OAuthError(700084)
             raise OAuthError(70008)
         self._check_cross_origin(request, grant.spa)
+        self._refuse_revoked(grant.user_oid, grant.issued_at)
         user = self._user(grant.user_oid)
         scope_request = parse_scopes(self.state.tenant, form.get("scope"))
-        if claims_request_mfa(form.get("claims")) and "mfa" not in grant.amr:
-            # A claims challenge cannot be met silently by a session that never did MFA.
-            raise OAuthError(50076, "Due to a configuration change made by your administrator, or because you "
-                                    "moved to a new location, you must use multi-factor authentication.",
-                             suberror="basic_action", claims=str(form.get("claims")))
+        claims = parse_claims(form.get("claims"))
+        self._require_mfa_if_asked(claims, grant.amr, form)
         return self.user_tokens(client, user, scope_request, amr=grant.amr, auth_time=grant.auth_time,
-                                spa=grant.spa, nonce=None, form=form, refresh_expires_at=grant.expires_at)
+                                spa=grant.spa, nonce=None, form=form, refresh_expires_at=grant.expires_at,
+                                claims=claims)
 
     def _client_credentials(self, client: ClientAuth, form: MultiDictProxy[str],
                             request: web.Request) -> dict[str, Any]:
         raw_scope = form.get("scope") or ""
         if client.method == "none":
             raise OAuthError(7000218)
+        parse_claims(form.get("claims"))  # validated; app-only tokens carry no capability here
         items = raw_scope.split()
         if len(items) != 1 or not items[0].lower().endswith("/.default"):
             raise OAuthError(1002012, f"The provided value for scope {raw_scope} is not valid. Client credential "
@@ -170,16 +174,22 @@ class TokenEndpoint:
         if not assertion:
             raise OAuthError(90014, "The request body must contain the following parameter: 'assertion'.")
         claims = self._verify_user_assertion(str(assertion), client.app)
+        iat = claims.get("iat")
+        issued_at = float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None
+        # Emulation choice: an assertion issued before the user's sessions were revoked is refused like a
+        # revoked grant, so the caller needs a fresh sign-in (docs/emulator.md, "Revoking sessions").
+        self._refuse_revoked(claims["oid"], issued_at)
         user = self._user(claims["oid"])
         raw_scope = form.get("scope")
         scope_request = parse_scopes(self.state.tenant, raw_scope)
         self._reject_self_by_uri(client.app, target_resource(self.state, scope_request), raw_scope or "")
+        requested = parse_claims(form.get("claims"))
         amr = [a for a in claims.get("amr", []) if isinstance(a, str)] if isinstance(claims.get("amr"), list) else []
-        iat = claims.get("iat")
+        self._require_mfa_if_asked(requested, amr, form)
         now = int(time.time())
-        auth_time = int(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) and 0 < iat <= now else now
+        auth_time = int(issued_at) if issued_at is not None and 0 < issued_at <= now else now
         return self.user_tokens(client, user, scope_request, amr=amr, auth_time=auth_time, spa=False, nonce=None,
-                                form=form)
+                                form=form, claims=requested)
 
     # ------------------------------------------------------------------ helpers
     def _verify_user_assertion(self, assertion: str, client: App) -> dict[str, Any]:
@@ -214,6 +224,11 @@ class TokenEndpoint:
             raise OAuthError(50013, "Assertion failed signature validation. [Reason - The assertion is an "
                                     "app-only token; On-Behalf-Of requires a token issued to a user.]")
         audience = claims.get("aud")
+        if isinstance(audience, str) and audience.lower().rstrip("/") in (self.state.graph_resource,
+                                                                          self.state.graph_app_id):
+            # Only Graph can validate its own tokens' signatures, so Entra refuses one as an assertion this way.
+            raise OAuthError(50013, "Assertion failed signature validation. [Reason - The assertion is a token for "
+                                    "Microsoft Graph; send a token for this application's own scope instead.]")
         accepted = {client.client_id, (client.identifier_uri or "").lower()}
         if not isinstance(audience, str) or audience.lower().rstrip("/") not in accepted:
             raise OAuthError(500131, f"Assertion audience does not match the Client app presenting the assertion. "
@@ -227,6 +242,19 @@ class TokenEndpoint:
             raise OAuthError(50013, "Assertion failed signature validation. [Reason - The assertion does not "
                                     "name a user of this tenant.]")
         return claims
+
+    def _refuse_revoked(self, user_oid: str, issued_at: float | None) -> None:
+        cutoff = self.state.revocations.cutoff(user_oid)
+        if cutoff is not None and (issued_at is None or issued_at < cutoff):
+            raise revoked_grant(issued_at or 0, cutoff)
+
+    @staticmethod
+    def _require_mfa_if_asked(claims: ClaimsRequest, amr: list[str], form: MultiDictProxy[str]) -> None:
+        if claims.mfa and "mfa" not in amr:
+            # A claims challenge asking for MFA cannot be met by a grant or assertion without MFA.
+            raise OAuthError(50076, "Due to a configuration change made by your administrator, or because you "
+                                    "moved to a new location, you must use multi-factor authentication.",
+                             suberror="basic_action", claims=str(form.get("claims")))
 
     def _user(self, oid: str) -> dict[str, Any]:
         user = self.state.tenant.find_user(oid)
@@ -253,7 +281,7 @@ class TokenEndpoint:
 
     def user_tokens(self, client: ClientAuth, user: dict[str, Any], scope_request: ScopeRequest, *,
                     amr: list[str], auth_time: int, spa: bool, nonce: str | None, form: MultiDictProxy[str],
-                    refresh_expires_at: float | None = None) -> dict[str, Any]:
+                    claims: ClaimsRequest, refresh_expires_at: float | None = None) -> dict[str, Any]:
         resource = target_resource(self.state, scope_request)
         scopes = granted_scopes(self.state, client.app, user, scope_request)
         enforce_conditional_access(self.state, user, resource, amr)
@@ -263,7 +291,8 @@ class TokenEndpoint:
         expires_in = self.issuer.lifetime()
         claims = self.issuer.user_access_claims(user=user, client=client.app, client_id=client.app.client_id,
                                                 resource=resource, scopes=token_scopes, amr=amr,
-                                                auth_method=client.method, expires_in=expires_in)
+                                                auth_method=client.method, expires_in=expires_in,
+                                                capabilities=claims.capabilities)
         if is_graph:
             reported = token_scopes
         else:

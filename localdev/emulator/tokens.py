@@ -7,6 +7,7 @@
 - `sub` is pairwise: unique per user *and* audience app, as in Entra.
 - User tokens carry `amr` in both versions (Entra only puts it in v1 tokens); the OBO grant reads it
   to decide whether a Conditional Access MFA requirement is met.
+- A request whose `claims` declare the `cp1` capability gets `xms_cc: ["CP1"]` (CAE-capable).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import random
 import secrets
 import time
 import uuid
-from typing import Any
+from typing import Any, Sequence
 
 import jwt
 
@@ -70,7 +71,8 @@ class TokenIssuer:
     # ------------------------------------------------------------------ user access tokens
     def user_access_claims(self, *, user: dict[str, Any], client: App | None, client_id: str,
                            resource: Resource, scopes: list[str], amr: list[str], auth_method: str,
-                           expires_in: int, version: str | None = None) -> dict[str, Any]:
+                           expires_in: int, version: str | None = None,
+                           capabilities: Sequence[str] = ()) -> dict[str, Any]:
         tid = self.state.tenant.tenant_id
         version = version or ("2.0" if resource.token_version == 2 else "1.0")
         claims = self._base(expires_in)
@@ -92,6 +94,9 @@ class TokenIssuer:
                 "given_name": user.get("givenName"), "idtyp": "user", "ipaddr": "127.0.0.1", **common,
                 "unique_name": user["userPrincipalName"], "upn": user["userPrincipalName"], "ver": "1.0",
             })
+        if capabilities:
+            # The client's declared capabilities (a claims request for xms_cc), as a list: ["CP1"].
+            claims["xms_cc"] = list(capabilities)
         return {k: v for k, v in claims.items() if v is not None}
 
     # ------------------------------------------------------------------ app-only access tokens

@@ -86,3 +86,17 @@ def redeem(emulator: Emulator, code: str, verifier: str, redirect_uri: str = "ht
         "client_id": emulator.app("spa")["client_id"], "grant_type": "authorization_code", "code": code,
         "redirect_uri": redirect_uri, "code_verifier": verifier, "client_info": "1",
         "scope": scope or f"{emulator.api_scope} openid profile offline_access"})
+
+
+def sign_in_with_consent(emulator: Emulator, browser: Browser, upn: str, **extra: str) -> tuple[dict, str]:
+    verifier, challenge = pkce_pair()
+    params = spa_params(emulator, challenge, **extra)
+    page = browser.authorize(**params)
+    assert page.is_page and page.heading == "Pick an account"
+    step = browser.pick(page, upn)
+    if step.is_page and step.heading == "Permissions requested":
+        step = browser.submit(step, action="accept")
+    assert step.response.status_code == 302, step.response.text[:500]
+    result = step.redirect_params
+    assert result["state"] == params["state"]
+    return result, verifier

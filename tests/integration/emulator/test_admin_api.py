@@ -133,7 +133,8 @@ def test_fault_path_filter_and_latency(fresh_emulator: Emulator) -> None:
 
 
 def test_metrics_shape_and_counts(fresh_emulator: Emulator) -> None:
-    assert fresh_emulator.metrics() == {"token": {}, "authorize": 0, "jwks": 0, "discovery": 0, "graph": {}}
+    assert fresh_emulator.metrics() == {"token": {}, "authorize": 0, "jwks": 0, "discovery": 0, "revoke": 0,
+                                        "graph": {}}
     daemon_app(fresh_emulator).acquire_token_for_client(["https://graph.microsoft.com/.default"])
     fresh_emulator.session.get(f"{fresh_emulator.authority}/discovery/v2.0/keys")
     metrics = fresh_emulator.metrics()

@@ -5,7 +5,8 @@ import jwt
 import pytest
 
 from tests.fixtures.emulator import Emulator
-from tests.integration.emulator.authorize_client import Browser, Step, pkce_pair, redeem, spa_params
+from tests.integration.emulator.authorize_client import (Browser, Step, pkce_pair, redeem, sign_in_with_consent,
+                                                         spa_params)
 
 LENA = "lena.hoffmann@larkspur.example"
 MIRA = "mira.okafor@larkspur.example"
@@ -13,20 +14,6 @@ MIRA = "mira.okafor@larkspur.example"
 
 def claims_of(token: str) -> dict:
     return jwt.decode(token, options={"verify_signature": False})
-
-
-def sign_in_with_consent(emulator: Emulator, browser: Browser, upn: str, **extra: str) -> tuple[dict, str]:
-    verifier, challenge = pkce_pair()
-    params = spa_params(emulator, challenge, **extra)
-    page = browser.authorize(**params)
-    assert page.is_page and page.heading == "Pick an account"
-    step = browser.pick(page, upn)
-    if step.is_page and step.heading == "Permissions requested":
-        step = browser.submit(step, action="accept")
-    assert step.response.status_code == 302, step.response.text[:500]
-    result = step.redirect_params
-    assert result["state"] == params["state"]
-    return result, verifier
 
 
 def test_sign_in_page_is_accessible_and_lists_every_user(fresh_emulator: Emulator) -> None:
@@ -241,7 +228,7 @@ def test_admin_consent_grants_tenant_wide(fresh_emulator: Emulator) -> None:
     browser = Browser(fresh_emulator)
     page = browser.session.get(f"{fresh_emulator.authority}/adminconsent", params={
         "client_id": fresh_emulator.app("api")["client_id"],
-        "redirect_uri": "http://localhost:7071/.auth/login/aad/callback", "state": "s1"}, allow_redirects=False)
+        "redirect_uri": "http://localhost:4280/", "state": "s1"}, allow_redirects=False)
     step = Step(page)
     assert step.heading == "Permissions requested"
     done = browser.submit(step, action="accept").redirect_params

@@ -26,11 +26,20 @@ def assert_entra_error(result: dict, code: int, error: str) -> None:
         assert result[name]
 
 
-def test_obo_assertion_for_another_audience_is_500131(fresh_emulator: Emulator) -> None:
-    assertion = user_assertion(fresh_emulator, audience=GRAPH, client_id=fresh_emulator.app("spa")["client_id"])
+def test_obo_assertion_for_another_api_is_500131(fresh_emulator: Emulator) -> None:
+    other_api = "https://management.azure.com"
+    assertion = user_assertion(fresh_emulator, claims={"aud": other_api})
     result = api_app(fresh_emulator).acquire_token_on_behalf_of(assertion, ["User.Read"])
     assert_entra_error(result, 500131, "invalid_grant")
-    assert GRAPH in result["error_description"]
+    assert other_api in result["error_description"]
+
+
+def test_obo_assertion_for_microsoft_graph_is_50013(fresh_emulator: Emulator) -> None:
+    # The SPA's own Graph token sent to the API by mistake: Entra cannot validate it as an assertion.
+    assertion = user_assertion(fresh_emulator, audience=GRAPH, scopes=["User.Read"])
+    result = api_app(fresh_emulator).acquire_token_on_behalf_of(assertion, ["User.Read"])
+    assert_entra_error(result, 50013, "invalid_grant")
+    assert "Microsoft Graph" in result["error_description"]
 
 
 def test_obo_assertion_signed_by_an_unknown_key_is_50013(fresh_emulator: Emulator) -> None:

@@ -9,7 +9,7 @@ from tests.fixtures.emulator import Emulator
 from tests.integration.emulator.authorize_client import Browser, Step
 from tests.integration.emulator.msal_helpers import api_app
 
-CALLBACK = "http://localhost:7071/.auth/login/aad/callback"
+CALLBACK = "http://localhost:4280/"  # the api app's one web reply URL, as infra registers it
 
 
 def posted_fields(step: Step) -> dict[str, str]:

@@ -80,6 +80,7 @@ class Keys:
 class FakeState:
     graph_app_id = GRAPH_APP_ID
     graph_resource = GRAPH_RESOURCE
+    entra_url = "https://login.example"
 
     def __init__(self) -> None:
         self.tenant = FakeTenant()
@@ -88,10 +89,14 @@ class FakeState:
         self.signing = Keys()
         self.published = [self.signing]
         self.public_keys_calls = 0
+        self.revoked: dict[str, int] = {}  # user oid (lower case) -> sessions-revoked time
 
     def public_keys(self) -> list[tuple[str, rsa.RSAPublicKey]]:
         self.public_keys_calls += 1
         return [(k.kid, k.private.public_key()) for k in self.published]
+
+    def revocation_cutoff(self, user_oid: str | None) -> int | None:
+        return self.revoked.get(str(user_oid).lower()) if user_oid else None
 
     def token(self, who: str | None = "mira", scopes: str | None = "User.Read", *,
               roles: list[str] | None = None, key: Keys | None = None, headers: dict[str, Any] | None = None,
