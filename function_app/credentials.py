@@ -9,6 +9,7 @@ from typing import Any, Callable
 import requests
 
 from .errors import IdentityUnavailable, Misconfigured
+from .http_sessions import tls_session
 from .settings import ClientCertificate, ClientSecret, ManagedIdentityAssertion, Settings
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -79,7 +80,7 @@ def msal_client_credential(settings: Settings, mi_session: requests.Session | No
     if isinstance(credential, ManagedIdentityAssertion):
         # MSAL 1.39 calls a callable `client_assertion` for every token request (application.py
         # `_build_client` / oauth2cli `_obtain_token`), so the cached MI token is reused until near expiry.
-        return {"client_assertion": ManagedIdentityClientAssertion(credential, mi_session)}
+        return {"client_assertion": ManagedIdentityClientAssertion(credential, mi_session or identity_session(settings))}
     assert isinstance(credential, ClientCertificate)
     try:
         pem = credential.path.read_text()
@@ -91,6 +92,14 @@ def msal_client_credential(settings: Settings, mi_session: requests.Session | No
     if credential.password:
         value["passphrase"] = credential.password
     return value
+
+
+def identity_session(settings: Settings) -> requests.Session:
+    """The session to the platform's managed identity endpoint: the configured trust store (the endpoint is plain
+    HTTP on loopback in App Service, HTTPS with the local CA in the emulator), and never a proxy."""
+    session = tls_session(settings)
+    session.https_proxy = None
+    return session
 
 
 def credential_setting(settings: Settings) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import Misconfigured
-from ..credentials import ManagedIdentityClientAssertion
+from ..credentials import ManagedIdentityClientAssertion, identity_session
 from ..settings import ManagedIdentityAssertion, Settings
 from .memory import MemoryTokenStore
 from .store import TokenStore
@@ -24,7 +24,7 @@ def build_token_store(settings: Settings) -> TokenStore:
             raise Misconfigured("REDIS_URL names a user without a password, which means Microsoft Entra "
                                 "authentication; that needs MANAGED_IDENTITY_CLIENT_ID.", setting="REDIS_URL")
         credential_provider = EntraRedisCredentials(
-            entra_user, ManagedIdentityClientAssertion(credential, resource=REDIS_RESOURCE))
+            entra_user, ManagedIdentityClientAssertion(credential, identity_session(settings), resource=REDIS_RESOURCE))
     try:
         return RedisTokenStore(url, list(settings.token_cache_keys), credential_provider=credential_provider)
     except ValueError as exc:

@@ -184,7 +184,12 @@ def test_identity_provider_down(tmp_path: Path, http: requests.Session) -> None:
 
 @pytest.mark.parametrize(("aadsts", "status", "code"), [(50076, 401, "interaction_required"),
                                                         (65001, 403, "consent_required"),
-                                                        (500133, 401, "token_expired")])
+                                                        (500133, 401, "token_expired"),
+                                                        (50173, 401, "interaction_required"),
+                                                        (50013, 500, "misconfigured"),
+                                                        (70021, 500, "misconfigured"),
+                                                        (700213, 500, "misconfigured"),
+                                                        (7002138, 500, "misconfigured")])
 def test_token_endpoint_aadsts_errors(aadsts: int, status: int, code: str, fresh_emulator: Any,
                                       new_host: Callable[..., HostHandle], http: requests.Session) -> None:
     host, upn = new_host(), MIRA
@@ -193,7 +198,14 @@ def test_token_endpoint_aadsts_errors(aadsts: int, status: int, code: str, fresh
     body = assert_problem(response, {status}, code)
     assert f"AADSTS{aadsts}" in body["detail"]
     if code == "consent_required":
-        assert body["consentUrl"].endswith(f"/adminconsent?client_id={fresh_emulator.app('api')['client_id']}")
+        link = body["consentUrl"]
+        assert f"/adminconsent?client_id={fresh_emulator.app('api')['client_id']}&redirect_uri=" in link
+        # The link works: Entra (and the emulator) answer AADSTS500113 when it names no registered reply URL.
+        page = http.get(link, verify=str(fresh_emulator.ca_bundle), timeout=10, allow_redirects=False)
+        assert page.status_code == 200 and "AADSTS500113" not in page.text and "AADSTS50011" not in page.text
+    if code == "misconfigured":
+        assert body["setting"] and "retry" not in body["detail"].lower() and "sign in" not in body["detail"].lower()
+        assert "WWW-Authenticate" not in response.headers and "Retry-After" not in response.headers
 
 
 # -- signing keys -----------------------------------------------------------------------------------

@@ -172,3 +172,16 @@ def test_a_completed_job_leaves_no_session_behind(host_factory: Callable[..., Ho
     assert len(entries) == 1  # the job's session, while it runs (nothing else: no interactive call was made)
     assert poll(host, job["statusUrl"], token)["runtimeStatus"] == "Completed"
     assert [k for k in client.keys("*") if b":e:" in k] == []
+
+
+def test_sessions_revoked_mid_job_end_it_with_interaction_required(report_host: HostHandle, fresh_emulator: Any):
+    """The user's sessions are revoked while the report runs: Graph challenges the session's CAE token and its
+    refresh token is refused, so the job ends asking for a new sign-in; no stack trace, no result."""
+    token = user_token(fresh_emulator, PRIYA)
+    fresh_emulator.fault(endpoint="graph", latency_ms=400, count=None)  # the job is still running when...
+    job = start_job(report_host, token)
+    fresh_emulator.admin("POST", "/_emulator/revoke", {"user": PRIYA})  # ...the sessions are revoked
+    final = poll(report_host, job["statusUrl"], token)
+    assert final["runtimeStatus"] == "Failed", final
+    assert final["error"]["code"] == "interaction_required"
+    assert "result" not in final and "Traceback" not in str(final)
