@@ -38,6 +38,7 @@ run: setup
 	@$(PY) -m localdev run
 
 test: setup
+	@node --test tests/js/*.test.mjs
 	@$(PY) -m pytest
 
 test-fast: setup
