@@ -51,6 +51,7 @@ run: setup-run
 	@$(PY) -m localdev run
 
 test: setup
+	@node --test tests/js/*.test.mjs
 	@$(PY) -m pytest
 
 test-fast: setup-fast

@@ -45,6 +45,7 @@ CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
 MAX_ATTEMPTS = 4
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _USER_SEGMENT_RE = re.compile(r"/users/[^/]+")
 MAX_PREPARED_TEMPLATES = 64
 POOL_MAXSIZE = 32
@@ -121,8 +122,10 @@ class GraphClient:
         response = self._request(token, "/me/photo/$value", not_found=PhotoNotFound("The user has no profile photo."),
                                  accept="image/*")
         content_type = response.headers.get("Content-Type", "image/jpeg").split(";")[0].strip().lower()
-        if not content_type.startswith("image/"):
-            raise GraphUnavailable("Microsoft Graph returned a photo that is not an image.")
+        # Raster types only: an SVG (or any other type) could carry script, so it is treated like a
+        # malformed Graph answer instead of being passed to the browser.
+        if content_type not in PHOTO_TYPES:
+            raise GraphUnavailable("Microsoft Graph returned a malformed response.")
         if len(response.content) > MAX_PHOTO_BYTES:
             raise GraphUnavailable("Microsoft Graph returned an oversized photo.")
         return Photo(response.content, content_type)

@@ -6,8 +6,16 @@
 // `X-User-Authorization`, published by /api/config) survives the proxy and the API reads it first.
 // `Authorization` is still sent because the SWA CLI locally forwards it unchanged and App Service
 // authentication in front of the function validates it.
+//
+// Every request has a deadline (AbortSignal.timeout) and can be cancelled by the caller's signal. The
+// problem fields read are the ones function_app/openapi.json documents (`Problem`), nothing else.
 
 import { claimsFromResponse } from "./challenge.js";
+
+export const REQUEST_TIMEOUT_MS = 30_000;
+// The API never asks for more than an hour (openapi.json `RetryAfter`); a far-future HTTP date must not
+// turn into a wait of years.
+export const MAX_RETRY_AFTER_SECONDS = 3600;
 
 export class ApiProblem extends Error {
   constructor({ status, code, title, detail, retryAfter = null, consentUrl = null, correlationId = null, claims = null, body = {} }) {
@@ -26,52 +34,89 @@ export class ApiProblem extends Error {
 }
 
 export class ApiClient {
-  /** tokenProvider: async () => access token for the API. */
-  constructor(tokenProvider, userTokenHeader = "X-User-Authorization") {
+  /**
+   * tokenProvider: async (action) => access token for the API; `action` is the user action the request
+   * belongs to, so an interactive sign-in it needs comes back to that action.
+   */
+  constructor(tokenProvider, userTokenHeader = "X-User-Authorization", {
+    fetch: fetchImpl = globalThis.fetch?.bind(globalThis),
+    origin = globalThis.location?.origin,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  } = {}) {
     this.tokenProvider = tokenProvider;
     this.userTokenHeader = userTokenHeader;
+    this.fetch = fetchImpl;
+    this.origin = origin;
+    this.timeoutMs = timeoutMs;
   }
 
   /** Fetches `path` (same origin, under /api/) and returns the Response, or throws ApiProblem. */
-  async request(path, { method = "GET", accept = "application/json", body = undefined } = {}) {
-    const token = await this.tokenProvider();
+  async request(path, { method = "GET", accept = "application/json", body = undefined, action = "", signal = undefined } = {}) {
+    const url = sameOriginApiPath(path, this.origin);
+    const token = await this.tokenProvider(action);
+    signal?.throwIfAborted();
     const headers = new Headers({ Accept: accept });
     headers.set(this.userTokenHeader, `Bearer ${token}`);
     headers.set("Authorization", `Bearer ${token}`);
     if (body !== undefined) headers.set("Content-Type", "application/json");
     let response;
     try {
-      response = await fetch(sameOriginApiPath(path), {
+      response = await this.fetch(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: "no-store",
         credentials: "same-origin",
+        signal: this.deadline(signal),
       });
-    } catch {
-      throw new ApiProblem({
-        status: 0,
-        code: "network_error",
-        title: "The API could not be reached",
-        detail: "Check your connection and try again.",
-      });
+    } catch (error) {
+      throw transportProblem(error, signal);
     }
     if (!response.ok) throw await problemFrom(response);
     return response;
   }
 
-  async json(path, options) {
+  async json(path, options = {}) {
     const response = await this.request(path, options);
-    return response.status === 204 ? null : response.json();
+    if (response.status === 204) return null;
+    try {
+      return await response.json();
+    } catch (error) {
+      throw transportProblem(error, options.signal);
+    }
   }
+
+  /** The caller's signal (if any) combined with this request's timeout. */
+  deadline(signal) {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  }
+}
+
+function transportProblem(error, signal) {
+  if (signal?.aborted) return signal.reason;
+  if (error && error.name === "TimeoutError") {
+    return new ApiProblem({
+      status: 0,
+      code: "api_timeout",
+      title: "The API did not answer in time",
+      detail: "",
+    });
+  }
+  return new ApiProblem({
+    status: 0,
+    code: "network_error",
+    title: "The API could not be reached",
+    detail: "Check your connection and try again.",
+  });
 }
 
 /**
  * Keeps every call on this origin: status URLs from the API may be absolute (built from the host the
  * function saw), but only same-origin /api/ paths pass the Static Web App proxy and the page's CSP.
  */
-export function sameOriginApiPath(pathOrUrl) {
-  const url = new URL(pathOrUrl, window.location.origin);
+export function sameOriginApiPath(pathOrUrl, origin = globalThis.location?.origin) {
+  const url = new URL(pathOrUrl, origin);
   if (!url.pathname.startsWith("/api/")) throw new Error(`Not an API path: ${url.pathname}`);
   return url.pathname + url.search;
 }
@@ -86,31 +131,35 @@ async function problemFrom(response) {
       body = {};
     }
   }
+  if (!body || typeof body !== "object") body = {};
   return new ApiProblem({
     status: response.status,
-    code: body.code || `http_${response.status}`,
-    title: body.title || response.statusText || "Request failed",
-    detail: body.detail || "",
-    retryAfter: parseRetryAfter(response.headers.get("Retry-After")) ?? (Number.isInteger(body.retryAfter) ? body.retryAfter : null),
-    consentUrl: firstString(body, ["consentUrl", "adminConsentUrl", "admin_consent_url", "consent_url"]),
-    correlationId: firstString(body, ["correlationId", "correlation_id"]),
+    code: stringField(body, "code") || `http_${response.status}`,
+    title: stringField(body, "title") || response.statusText || "Request failed",
+    detail: stringField(body, "detail") || "",
+    retryAfter: parseRetryAfter(response.headers.get("Retry-After")),
+    consentUrl: stringField(body, "consentUrl"),
+    correlationId: stringField(body, "correlationId"),
     claims: response.status === 401 ? claimsFromResponse(response) : null,
     body,
   });
 }
 
-function firstString(object, keys) {
-  for (const key of keys) {
-    if (typeof object[key] === "string" && object[key]) return object[key];
-  }
-  return null;
+function stringField(object, key) {
+  return typeof object[key] === "string" && object[key] ? object[key] : null;
 }
 
-/** Seconds to wait, from either form of Retry-After (delta-seconds or an HTTP date). */
-export function parseRetryAfter(value) {
+/** Seconds to wait, from either form of Retry-After (delta-seconds or an HTTP date), at most an hour. */
+export function parseRetryAfter(value, now = Date.now()) {
   if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const when = Date.parse(value);
-  if (Number.isNaN(when)) return null;
-  return Math.max(0, Math.ceil((when - Date.now()) / 1000));
+  const text = value.trim();
+  let seconds;
+  if (/^\d+$/.test(text)) {
+    seconds = Number(text);
+  } else {
+    const when = Date.parse(text);
+    if (Number.isNaN(when)) return null;
+    seconds = Math.ceil((when - now) / 1000);
+  }
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, seconds));
 }

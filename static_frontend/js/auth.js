@@ -23,6 +23,8 @@ export class Auth {
     if (!msal) throw new Error("MSAL.js did not load (vendor/msal-browser.min.js is missing; run `make setup`).");
     this.config = config;
     this.scopes = [config.apiScope];
+    // Set once a redirect has started: the page is leaving, and MSAL.js allows one interaction at a time.
+    this.redirecting = false;
     const origin = window.location.origin;
     this.app = new msal.PublicClientApplication({
       auth: {
@@ -49,7 +51,8 @@ export class Auth {
 
   /**
    * Completes a redirect that brought the user back (if any) and picks the active account.
-   * Returns { account, state } where state is what the redirect was started with.
+   * Returns { account, state, returned }: state is what the redirect was started with, returned whether
+   * this load finished a sign-in redirect.
    */
   async start() {
     await this.app.initialize();
@@ -59,7 +62,7 @@ export class Auth {
       const [first] = this.app.getAllAccounts();
       if (first) this.app.setActiveAccount(first);
     }
-    return { account: this.account, state: result ? result.state || "" : "" };
+    return { account: this.account, state: result ? result.state || "" : "", returned: Boolean(result) };
   }
 
   get account() {
@@ -67,20 +70,38 @@ export class Auth {
   }
 
   async signIn(state = "") {
-    await this.app.loginRedirect({ scopes: this.scopes, state, prompt: "select_account" });
-    throw new RedirectingError();
+    await this.redirect(() => this.app.loginRedirect({ scopes: this.scopes, state, prompt: "select_account" }));
   }
 
   async signOut() {
     const account = this.account;
-    await this.app.logoutRedirect({ account, postLogoutRedirectUri: `${window.location.origin}/` });
+    await this.redirect(() => this.app.logoutRedirect({ account, postLogoutRedirectUri: `${window.location.origin}/` }));
+  }
+
+  /**
+   * Starts one redirect and always throws RedirectingError. A second request while one is under way
+   * (a double click, or two actions that both need the user) joins it instead of failing in MSAL.js.
+   */
+  async redirect(start) {
+    if (this.redirecting) throw new RedirectingError();
+    this.redirecting = true;
+    try {
+      await start();
+    } catch (error) {
+      this.redirecting = false;
+      throw error;
+    }
     throw new RedirectingError();
   }
 
-  /** An access token for the API: from the cache or a silent refresh, else an interactive redirect. */
-  async apiToken(state = "") {
+  /**
+   * An access token for the API: from the cache or a silent refresh, else an interactive redirect whose
+   * state is `action`, the user action that asked, so the page resumes that action on return.
+   */
+  async apiToken(action = "") {
     const account = this.account;
     if (!account) throw new NotSignedInError();
+    if (this.redirecting) throw new RedirectingError();
     try {
       // When the refresh token is gone MSAL renews in a hidden iframe; its response must land on the
       // redirect bridge page (MSAL.js v5), not on the app itself.
@@ -92,7 +113,7 @@ export class Auth {
       return result.accessToken;
     } catch (error) {
       if (error instanceof msal.InteractionRequiredAuthError) {
-        return this.reauthenticate({ state });
+        return this.reauthenticate({ state: action });
       }
       throw error;
     }
@@ -110,8 +131,7 @@ export class Auth {
       request.loginHint = account.username;
     }
     if (claims) request.claims = claims;
-    await this.app.acquireTokenRedirect(request);
-    throw new RedirectingError();
+    await this.redirect(() => this.app.acquireTokenRedirect(request));
   }
 }
 

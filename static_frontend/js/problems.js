@@ -1,5 +1,6 @@
 // Turns an API problem (application/problem+json `code`) or a sign-in error into text a person can act
 // on. One table, so every code the API documents has a message and a next step.
+import { consentLink } from "./links.js";
 
 const GENERIC = {
   title: "Something went wrong",
@@ -78,9 +79,19 @@ const BY_CODE = {
     message: "The background job stopped before it finished. Try again.",
     actions: ["retry"],
   },
+  report_timeout: {
+    title: "The report is taking too long",
+    message: "The page stopped waiting for the report. Retry checks on the same report again.",
+    actions: ["retry"],
+  },
   network_error: {
     title: "The API could not be reached",
     message: "Check your connection and try again.",
+    actions: ["retry"],
+  },
+  api_timeout: {
+    title: "The API did not answer in time",
+    message: "The request took too long and was stopped. Try again.",
     actions: ["retry"],
   },
   config_unavailable: {
@@ -98,14 +109,16 @@ const BY_CODE = {
 /**
  * { title, message, detail, code, actions: [{kind, ...}] } for the error panel.
  * kinds: "signin", "retry" (with `after` seconds), "consent" (with `href`), "reload".
+ * The consent link is offered only when it points at the configured `authority` (links.js).
  */
-export function describeProblem(problem) {
-  const code = problem.code || "unknown";
-  const entry = BY_CODE[code] || (code.startsWith("graph_") ? BY_CODE.graph_unavailable : GENERIC);
+export function describeProblem(problem, { authority = null } = {}) {
+  const code = typeof problem.code === "string" && problem.code ? problem.code : "unknown";
+  const entry = (Object.hasOwn(BY_CODE, code) && BY_CODE[code]) || (code.startsWith("graph_") ? BY_CODE.graph_unavailable : GENERIC);
   const actions = [];
   for (const kind of entry.actions) {
     if (kind === "consent") {
-      if (problem.consentUrl) actions.push({ kind, href: problem.consentUrl });
+      const href = consentLink(problem.consentUrl, authority);
+      if (href) actions.push({ kind, href });
     } else if (kind === "retry") {
       actions.push({ kind, after: problem.retryAfter ?? null });
     } else {

@@ -1,25 +1,38 @@
-// Copies the MSAL.js browser bundles from node_modules into static_frontend/vendor/.
-// The SPA loads them with plain <script> tags (UMD), so no bundler is needed, and the files are
-// not committed: `npm ci` pins the version and this script (or `make setup`) refreshes the copies.
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+// Copies the MSAL.js browser bundles from node_modules into static_frontend/vendor/ for the local stack.
+// The SPA loads them with plain <script> tags (UMD), so no bundler is needed, and the files are not
+// committed: `npm ci` installs the locked version and this script (or `make setup`) refreshes the copies.
+//
+// It first checks that package.json, package-lock.json and node_modules agree on the version, then
+// writes each bundle's sha384 into the integrity attribute of the page that loads it (index.html,
+// redirect.html), so the browser runs only the bytes vendored here. A new MSAL.js version changes those
+// two attributes: commit them with the version bump.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import {
+  MSAL_BUNDLES, MSAL_PACKAGE, SupplyChainError, checkedMsalVersion, msalLib, sha384, withIntegrity,
+} from "./supply-chain.mjs";
+
 const frontend = join(dirname(fileURLToPath(import.meta.url)), "..");
 const root = join(frontend, "..");
-const msalLib = join(root, "node_modules", "@azure", "msal-browser", "lib");
+const modules = join(root, "node_modules");
 const vendor = join(frontend, "vendor");
 
-// The main library (global `msal`) and the v5 redirect bridge (global `msalRedirectBridge`) that
-// redirect.html runs to hand silent-renewal responses back to the page.
-const files = [
-  ["msal-browser.min.js", "msal-browser.min.js"],
-  [join("redirect-bridge", "msal-redirect-bridge.min.js"), "msal-redirect-bridge.min.js"],
-];
-
-mkdirSync(vendor, { recursive: true });
-for (const [from, to] of files) {
-  copyFileSync(join(msalLib, from), join(vendor, to));
+try {
+  const version = checkedMsalVersion(root, modules);
+  mkdirSync(vendor, { recursive: true });
+  for (const [from, to, page] of MSAL_BUNDLES) {
+    const target = join(vendor, to);
+    copyFileSync(join(msalLib(modules), from), target);
+    const pagePath = join(frontend, page);
+    const html = readFileSync(pagePath, "utf8");
+    const protectedHtml = withIntegrity(html, `/vendor/${to}`, sha384(readFileSync(target)));
+    if (protectedHtml !== html) writeFileSync(pagePath, protectedHtml);
+  }
+  console.log(`vendor: ${MSAL_PACKAGE} ${version} -> ${vendor} (integrity written to index.html, redirect.html)`);
+} catch (error) {
+  if (!(error instanceof SupplyChainError)) throw error;
+  console.error(`vendor: ${error.message}`);
+  process.exit(1);
 }
-const version = JSON.parse(readFileSync(join(msalLib, "..", "package.json"), "utf8")).version;
-console.log(`vendor: @azure/msal-browser ${version} -> ${vendor}`);

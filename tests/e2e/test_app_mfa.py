@@ -28,3 +28,5 @@ def test_claims_challenge_leads_through_mfa_to_the_profile(spa, local_stack):
     profile.wait_for()
     assert profile.get_by_text("lena.hoffmann@larkspur.example").first.is_visible()
     assert spa.testid("error").is_hidden()
+    # Focus is back on the button the user pressed before the detour through the identity provider.
+    assert spa.page.evaluate("document.activeElement.id") == "get-profile"

@@ -51,16 +51,19 @@ def test_retry_after_accepts_seconds_and_dates(modules):
     ("graph_unavailable", "retry"), ("identity_unavailable", "retry"), ("graph_something_new", "retry"),
 ])
 def test_every_problem_code_offers_its_next_step(modules, code, action):
-    problem = {"code": code, "consentUrl": "https://login.example/adminconsent", "retryAfter": 30}
-    described = modules("problems.js", "m.describeProblem(args[0])", problem)
+    problem = {"code": code, "consentUrl": "https://login.example/tenant/adminconsent", "retryAfter": 30}
+    described = modules("problems.js", "m.describeProblem(args[0], {authority: args[1]})", problem,
+                        "https://login.example/tenant")
     assert action in [a["kind"] for a in described["actions"]]
     assert described["title"] and described["message"]
 
 
-def test_progress_forms_are_understood(modules):
-    cases = [(40, 40), (0.5, 50), ({"percent": 75}, 75), ({"completed": 2, "total": 4}, 50), (None, None)]
+def test_progress_is_read_in_the_shape_the_job_status_has(modules):
+    # openapi.json `JobStatus.progress` is {completed, total, stage, graphCalls}; no other shape is sent.
+    cases = [({"completed": 2, "total": 4}, 50), ({"completed": 4, "total": 4, "stage": "Done"}, 100), (None, None),
+             (40, None), ({"percent": 75}, None)]
     for value, expected in cases:
-        assert modules("ui/report.js", "m.progressPercent(args[0])", value) == expected
+        assert modules("report-job.js", "m.progressPercent(args[0])", value) == expected
 
 
 def test_status_urls_stay_on_this_origin(modules):

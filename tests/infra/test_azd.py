@@ -74,8 +74,10 @@ def test_azure_yaml_deploys_the_function_app_and_the_static_web_app(azure_yaml):
     api = azure_yaml["services"]["api"]
     assert (api["project"], api["language"], api["host"]) == (".", "python", "function")
     web = azure_yaml["services"]["web"]
-    assert (web["project"], web["host"], web["dist"]) == ("static_frontend", "staticwebapp", ".")
+    assert (web["project"], web["host"]) == ("static_frontend", "staticwebapp")
     assert (REPO_ROOT / web["project"]).is_dir()
+    # dist/ (build.mjs) sits outside static_frontend/, whose own staticwebapp.config.json is the local one.
+    assert (REPO_ROOT / web["project"] / web["dist"]).resolve() == (REPO_ROOT / "dist").resolve()
     assert (REPO_ROOT / "main.py").is_file() and (REPO_ROOT / "host.json").is_file()
 
 
@@ -97,7 +99,9 @@ def test_hooks_exist_for_both_shells(azure_yaml, name):
 
 def test_prepackage_vendors_msal(azure_yaml):
     prepackage = azure_yaml["services"]["web"]["hooks"]["prepackage"]
-    assert "npm run vendor" in prepackage["posix"]["run"] and "npm run vendor" in prepackage["windows"]["run"]
+    for shell in ("posix", "windows"):
+        assert "node static_frontend/scripts/build.mjs --clean-install" in prepackage[shell]["run"]
+    assert (REPO_ROOT / "static_frontend" / "scripts" / "build.mjs").is_file()
     assert "vendor" in json.loads((REPO_ROOT / "package.json").read_text())["scripts"]
 
 
@@ -212,9 +216,9 @@ def test_swa_cli_config_deploys_the_static_front_end_only():
     assert name != "static_frontend", "`swa start static_frontend` (the local stack) must not pick it up"
     entry = configurations[name]
     assert entry["appLocation"] == "static_frontend"
-    assert (REPO_ROOT / entry["appLocation"] / entry["outputLocation"]).resolve() == \
-        (REPO_ROOT / "static_frontend").resolve()
-    assert entry["swaConfigLocation"] == "static_frontend"
+    # The built dist/ and its production staticwebapp.config.json, never the local one in static_frontend/.
+    assert (REPO_ROOT / entry["appLocation"] / entry["outputLocation"]).resolve() == (REPO_ROOT / "dist").resolve()
+    assert (REPO_ROOT / entry["swaConfigLocation"]).resolve() == (REPO_ROOT / "dist").resolve()
     assert "apiLocation" not in entry, "the API is the linked function app, not a managed function"
     assert "deploymentToken" not in entry
 

@@ -1,6 +1,6 @@
 // Renders /api/diagnostics: settings present (never values of secrets), the token header found, the
 // validated token's non-secret claims and reachability checks. Unknown keys still show, as nested lists.
-import { clear, el } from "../dom.js";
+import { clear, el, untrusted } from "../dom.js";
 
 export function renderDiagnostics(container, data) {
   clear(container).append(valueNode(data));
@@ -12,7 +12,11 @@ const TIME_CLAIMS = new Set(["exp", "nbf", "iat", "auth_time"]);
 
 function valueNode(value, key = "") {
   if (TIME_CLAIMS.has(key) && typeof value === "number") {
-    return el("time", { datetime: new Date(value * 1000).toISOString(), text: new Date(value * 1000).toLocaleString() });
+    // Outside the range a Date can hold (about 275,000 years either side of 1970), toISOString throws:
+    // show the number as it came instead.
+    const date = new Date(value * 1000);
+    if (Number.isFinite(date.getTime())) return el("time", { datetime: date.toISOString(), text: date.toLocaleString() });
+    return el("span", { text: String(value) });
   }
   if (value === null || value === undefined) return el("span", { class: "muted", text: "—" });
   if (typeof value === "boolean") {
@@ -20,17 +24,17 @@ function valueNode(value, key = "") {
   }
   if (Array.isArray(value)) {
     if (!value.length) return el("span", { class: "muted", text: "none" });
-    if (value.every((item) => typeof item !== "object" || item === null)) return el("span", { text: value.join(", ") });
+    if (value.every((item) => typeof item !== "object" || item === null)) return untrusted(value.join(", "));
     return el("ul", { class: "plain" }, value.map((item) => el("li", {}, valueNode(item))));
   }
   if (typeof value === "object") {
     const list = el("dl", { class: "facts nested" });
     for (const [key, inner] of Object.entries(value)) {
-      list.append(el("div", { class: "fact" }, el("dt", { text: humanise(key) }), el("dd", {}, valueNode(inner, key))));
+      list.append(el("div", { class: "fact" }, el("dt", {}, untrusted(humanise(key))), el("dd", {}, valueNode(inner, key))));
     }
     return list;
   }
-  return el("span", { text: String(value) });
+  return untrusted(value);
 }
 
 function humanise(key) {

@@ -1,9 +1,10 @@
 // The error panel (role="alert"): what happened, what to do, and the button or link that does it.
-import { append, clear, el } from "../dom.js";
+import { append, clear, el, untrusted } from "../dom.js";
 import { formatSeconds } from "../problems.js";
 
 /**
- * description: from problems.js. handlers: { signin(), retry(), reload() }.
+ * description: from problems.js (a consent action's href is already checked there).
+ * handlers: { signin(), retry(), reload() }.
  * A retry the service asked to delay (Retry-After) stays disabled until the wait is over.
  */
 export function showError(panel, description, handlers) {
@@ -28,9 +29,9 @@ export function showError(panel, description, handlers) {
   append(panel,
     el("h2", { class: "error-title", text: description.title }),
     el("p", { text: description.message }),
-    description.detail ? el("p", { class: "detail", text: description.detail }) : null,
-    el("p", { class: "code" }, "Error code: ", el("code", { text: description.code }),
-      description.reference ? [" · Reference: ", el("code", { text: description.reference })] : null),
+    description.detail ? el("p", { class: "detail" }, untrusted(description.detail)) : null,
+    el("p", { class: "code" }, "Error code: ", el("code", {}, untrusted(description.code)),
+      description.reference ? [" · Reference: ", el("code", {}, untrusted(description.reference))] : null),
     actions.childElementCount ? actions : null,
   );
   panel.dataset.code = description.code;

@@ -1,15 +1,19 @@
 // The profile card: Graph /me fields the API returns, and the photo (or the person's initials).
-import { clear, definitionList, el } from "../dom.js";
+// Every Graph string is untrusted text (dom.js `untrusted`); the mail link is built only from a valid address.
+import { clear, definitionList, el, untrusted } from "../dom.js";
+import { mailtoLink } from "../links.js";
+import { revealBidiControls, withoutBidiControls } from "../text.js";
 
 export function renderProfile(card, profile) {
   const phones = [
     ...(Array.isArray(profile.businessPhones) ? profile.businessPhones : []),
     profile.mobilePhone,
-  ].filter(Boolean);
-  const mail = profile.mail ? el("a", { href: `mailto:${profile.mail}`, text: profile.mail }) : null;
-  clear(card.querySelector("[data-part=name]")).textContent = profile.displayName || "(no display name)";
-  clear(card.querySelector("[data-part=upn]")).textContent = profile.userPrincipalName || "";
-  clear(card.querySelector("[data-part=title]")).textContent = profile.jobTitle || "";
+  ].filter((phone) => typeof phone === "string" && phone);
+  const href = mailtoLink(profile.mail);
+  const mail = href ? el("a", { href }, untrusted(profile.mail)) : profile.mail ? untrusted(profile.mail) : null;
+  setText(card.querySelector("[data-part=name]"), profile.displayName || "(no display name)");
+  setText(card.querySelector("[data-part=upn]"), profile.userPrincipalName);
+  setText(card.querySelector("[data-part=title]"), profile.jobTitle);
   const facts = definitionList([
     ["Email", mail],
     ["Office", profile.officeLocation],
@@ -21,8 +25,13 @@ export function renderProfile(card, profile) {
   card.hidden = false;
 }
 
+function setText(node, value) {
+  clear(node);
+  if (value) node.append(untrusted(value));
+}
+
 export function initials(name) {
-  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  const words = withoutBidiControls(name).trim().split(/\s+/).filter(Boolean);
   if (!words.length) return "?";
   const letters = words.length === 1 ? words[0].slice(0, 2) : words[0][0] + words[words.length - 1][0];
   return letters.toUpperCase();
@@ -35,12 +44,13 @@ export function renderPhoto(container, blob, displayName) {
   if (currentObjectUrl) URL.revokeObjectURL(currentObjectUrl);
   currentObjectUrl = null;
   clear(container);
+  const name = displayName ? revealBidiControls(displayName) : "";
   if (blob) {
     currentObjectUrl = URL.createObjectURL(blob);
-    container.append(el("img", { src: currentObjectUrl, alt: `Photo of ${displayName || "the signed-in user"}`, width: 96, height: 96 }));
+    container.append(el("img", { src: currentObjectUrl, alt: `Photo of ${name || "the signed-in user"}`, width: 96, height: 96 }));
     container.dataset.state = "photo";
   } else {
-    container.append(el("span", { class: "initials", role: "img", "aria-label": `No photo: ${displayName || "user"}`, text: initials(displayName) }));
+    container.append(el("span", { class: "initials", role: "img", "aria-label": `No photo: ${name || "user"}`, text: initials(displayName) }));
     container.dataset.state = "initials";
   }
 }

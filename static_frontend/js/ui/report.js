@@ -1,30 +1,15 @@
-// Renders the profile report job: its progress and its result (manager chain, direct reports, groups).
-// The result is read defensively: missing parts render as "none" rather than breaking the page.
-import { append, clear, el } from "../dom.js";
+// Renders the profile report job: its progress and its result (manager chain, direct reports, groups),
+// in the shape the orchestrator returns (function_app/report/orchestrator.py): {generatedAt, user,
+// managerChain, directReports, groups, groupCount}. Missing parts render as "none".
+//
+// Long lists stay cheap: the first few items are rendered, the rest only when their disclosure is opened,
+// and never more than MAX_ITEMS per list (a "first N of M" line says so). A person in 50,000 groups gets
+// a page with a few dozen elements, not 50,000.
+import { append, clear, el, untrusted } from "../dom.js";
+import { progressPercent, progressText } from "../report-job.js";
 
-/** Percentage 0-100 from the forms a progress value can take, or null when unknown. */
-export function progressPercent(progress) {
-  if (progress === null || progress === undefined) return null;
-  if (typeof progress === "number") return clamp(progress <= 1 && progress > 0 && !Number.isInteger(progress) ? progress * 100 : progress);
-  if (typeof progress === "object") {
-    for (const key of ["percent", "percentage", "pct"]) {
-      if (typeof progress[key] === "number") return clamp(progress[key]);
-    }
-    const done = firstNumber(progress, ["completed", "done", "step", "current"]);
-    const total = firstNumber(progress, ["total", "steps", "of"]);
-    if (done !== null && total) return clamp((done / total) * 100);
-  }
-  return null;
-}
-
-export function progressLabel(progress) {
-  if (progress && typeof progress === "object") {
-    for (const key of ["message", "stage", "status", "phase", "label"]) {
-      if (typeof progress[key] === "string" && progress[key]) return progress[key];
-    }
-  }
-  return "";
-}
+export const VISIBLE_ITEMS = 10;
+export const MAX_ITEMS = 1000;
 
 export function setProgress(bar, label, status, progress) {
   const percent = progressPercent(progress);
@@ -35,76 +20,71 @@ export function setProgress(bar, label, status, progress) {
     bar.max = 100;
     bar.value = percent;
   }
-  let stage = progressLabel(progress);
-  if (stage && status && stage.toLowerCase() === status.toLowerCase()) stage = "";
-  label.textContent = [status, percent === null ? "" : `${Math.round(percent)}%`, stage].filter(Boolean).join(" · ");
+  label.textContent = progressText(status, progress);
 }
 
 export function renderReport(container, result) {
   const data = result && typeof result === "object" ? result : {};
-  const managers = asArray(pick(data, ["managerChain", "manager_chain", "managers"]));
-  const reports = asArray(pick(data, ["directReports", "direct_reports", "reports"]));
-  const groupsValue = pick(data, ["groups", "memberOf", "memberships"]);
-  const groups = asArray(groupsValue && !Array.isArray(groupsValue) && typeof groupsValue === "object" ? pick(groupsValue, ["items", "value", "list"]) : groupsValue);
-  let groupCount = pick(data, ["groupCount", "groupsCount", "group_count"]);
-  if (typeof groupCount !== "number" && groupsValue && typeof groupsValue === "object" && typeof groupsValue.count === "number") {
-    groupCount = groupsValue.count;
-  }
-  if (typeof groupCount !== "number") groupCount = groups.length;
-  const generatedAt = pick(data, ["generatedAt", "generated_at", "completedAt"]);
-
+  const groups = asArray(data.groups);
+  const groupCount = Number.isInteger(data.groupCount) ? data.groupCount : groups.length;
   append(clear(container),
     el("h3", { text: "Report" }),
-    generatedAt ? el("p", { class: "muted", text: `Generated ${formatDate(generatedAt)}` }) : null,
-    section("Manager chain", managers, "No manager on record.", "ol"),
-    section("Direct reports", reports, "No direct reports."),
-    section(`Groups (${groupCount})`, groups, groupCount ? "" : "Not a member of any group."),
+    data.generatedAt ? el("p", { class: "muted", text: `Generated ${formatDate(data.generatedAt)}` }) : null,
+    section("Manager chain", asArray(data.managerChain), "No manager on record.", "ol"),
+    section("Direct reports", asArray(data.directReports), "No direct reports."),
+    section(`Groups (${groupCount.toLocaleString()})`, groups, groupCount ? "" : "Not a member of any group."),
   );
   container.hidden = false;
 }
 
-// Long lists (people in many groups) show the first few and fold the rest into a disclosure.
-const VISIBLE_ITEMS = 10;
-
 function section(title, items, emptyText, listTag = "ul") {
-  const list = (slice) => el(listTag, { class: "people" }, slice.map((item) => el("li", {}, personLine(item))));
   let body = emptyText ? el("p", { class: "muted", text: emptyText }) : null;
   if (items.length > VISIBLE_ITEMS + 2) {
-    const rest = items.slice(VISIBLE_ITEMS);
-    const more = list(rest);
-    if (listTag === "ol") more.setAttribute("start", String(VISIBLE_ITEMS + 1));
-    body = [list(items.slice(0, VISIBLE_ITEMS)),
-      el("details", { class: "more" }, el("summary", { text: `Show ${rest.length} more` }), more)];
+    const shown = Math.min(items.length, MAX_ITEMS);
+    body = [
+      list(listTag, items, 0, VISIBLE_ITEMS),
+      folded(listTag, items, VISIBLE_ITEMS, shown),
+      shown < items.length
+        ? el("p", { class: "muted cap", text: `Showing the first ${shown.toLocaleString()} of ${items.length.toLocaleString()}.` })
+        : null,
+    ];
   } else if (items.length) {
-    body = list(items);
+    body = list(listTag, items, 0, items.length);
   }
   return el("section", { class: "report-part" }, el("h4", { text: title }), body);
 }
 
-function personLine(item) {
-  if (typeof item !== "object" || item === null) return String(item);
-  const name = item.displayName || item.name || item.userPrincipalName || item.mail || item.id || "(unnamed)";
-  const extra = [item.jobTitle, item.userPrincipalName && item.userPrincipalName !== name ? item.userPrincipalName : null]
-    .filter(Boolean).join(" · ");
-  return [el("span", { class: "name", text: name }), extra ? el("span", { class: "muted", text: ` — ${extra}` }) : null];
+function list(listTag, items, from, to) {
+  const node = el(listTag, { class: "people" });
+  if (listTag === "ol" && from > 0) node.setAttribute("start", String(from + 1));
+  for (let index = from; index < to; index += 1) node.append(el("li", {}, personLine(items[index])));
+  return node;
 }
 
-function pick(object, keys) {
-  for (const key of keys) if (object && object[key] !== undefined) return object[key];
-  return undefined;
+/** A disclosure whose items are built the first time it opens. */
+function folded(listTag, items, from, to) {
+  const details = el("details", { class: "more" }, el("summary", { text: `Show ${(to - from).toLocaleString()} more` }));
+  details.addEventListener("toggle", () => {
+    if (!details.open || details.dataset.rendered) return;
+    details.dataset.rendered = "true";
+    details.append(list(listTag, items, from, to));
+  });
+  return details;
+}
+
+function personLine(item) {
+  if (typeof item !== "object" || item === null) return untrusted(item);
+  const name = item.displayName || item.userPrincipalName || item.mail || item.id || "(unnamed)";
+  const extra = [item.jobTitle, item.userPrincipalName && item.userPrincipalName !== name ? item.userPrincipalName : null]
+    .filter(Boolean);
+  return [
+    el("span", { class: "name" }, untrusted(name)),
+    extra.length ? el("span", { class: "muted" }, " — ", extra.map((part, i) => [i ? " · " : "", untrusted(part)])) : null,
+  ];
 }
 
 function asArray(value) {
-  return Array.isArray(value) ? value : value ? [value] : [];
-}
-
-function firstNumber(object, keys) {
-  for (const key of keys) if (typeof object[key] === "number") return object[key];
-  return null;
-}
-
-function clamp(n) {
-  return Math.max(0, Math.min(100, n));
+  return Array.isArray(value) ? value : [];
 }
 
 function formatDate(value) {

@@ -151,6 +151,21 @@ def test_photo_bytes_and_404() -> None:
         client.photo("t")
 
 
+@pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "image/gif", "image/webp", "IMAGE/PNG; q=1"])
+def test_photo_raster_types_pass(content_type: str) -> None:
+    client, _, _ = client_for([Reply(200, content=b"bytes", headers={"Content-Type": content_type})])
+    assert client.photo("t").content_type == content_type.split(";")[0].lower()
+
+
+@pytest.mark.parametrize("content_type", ["image/svg+xml", "image/x-icon", "image/bmp", "image/", "text/html"])
+def test_photo_types_outside_the_allow_list_answer_like_a_malformed_graph_answer(content_type: str) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    client, _, _ = client_for([Reply(200, content=svg, headers={"Content-Type": content_type})])
+    with pytest.raises(GraphUnavailable) as caught:
+        client.photo("t")
+    assert caught.value.status == 503 and caught.value.detail == "Microsoft Graph returned a malformed response."
+
+
 def test_paging_follows_next_links_on_the_graph_host_only() -> None:
     pages: list[Reply | Exception] = [
         Reply(200, {"value": [{"id": "a"}], "@odata.nextLink": f"{GRAPH}/me/transitiveMemberOf?$skiptoken=2"}),
