@@ -77,13 +77,14 @@ def _step(name: str, payload: dict[str, Any], work: Callable[[_Reader], dict[str
     except RetryableError as error:
         return _failed(name, error.code, error.detail, True, error.retry_after)
     except ApiError as error:
-        return _failed(name, error.code, error.detail, False, None)
+        return _failed(name, error.code, error.detail, False, None, error.extra.get("consentUrl"))
     return model.ok({**value, "graphCalls": reader.calls})
 
 
-def _failed(name: str, code: str, detail: str, retryable: bool, retry_after: float | None) -> dict[str, Any]:
+def _failed(name: str, code: str, detail: str, retryable: bool, retry_after: float | None,
+            consent_url: str | None = None) -> dict[str, Any]:
     logging_setup.log_event("report_activity_failed", activity=name, code=code, retryable=retryable)
-    return model.failed(code, detail, retryable=retryable, retry_after=retry_after)
+    return model.failed(code, detail, retryable=retryable, retry_after=retry_after, consent_url=consent_url)
 
 
 @bp.activity_trigger(input_name="payload")

@@ -70,10 +70,13 @@ def ok(value: Any) -> dict[str, Any]:
     return {"value": value}
 
 
-def failed(code: str, detail: str, *, retryable: bool = False, retry_after: float | None = None) -> dict[str, Any]:
+def failed(code: str, detail: str, *, retryable: bool = False, retry_after: float | None = None,
+           consent_url: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "detail": detail, "retryable": retryable}
     if retry_after is not None:
         error["retryAfter"] = retry_after
+    if consent_url:
+        error["consentUrl"] = consent_url
     return {"error": error}
 
 
@@ -102,6 +105,9 @@ ERROR_TITLES = {
 }
 
 
-def job_error(code: str, detail: str) -> dict[str, Any]:
-    """The `error` object of a job: the problem+json fields the SPA reads (code, title, detail)."""
-    return {"code": code, "title": ERROR_TITLES.get(code, ERROR_TITLES["report_failed"]), "detail": detail}
+def job_error(code: str, detail: str, consent_url: str | None = None) -> dict[str, Any]:
+    """The `error` object of a job: the problem+json fields the SPA reads (code, title, detail, consentUrl)."""
+    error = {"code": code, "title": ERROR_TITLES.get(code, ERROR_TITLES["report_failed"]), "detail": detail}
+    if consent_url:
+        error["consentUrl"] = consent_url
+    return error

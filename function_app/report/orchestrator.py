@@ -85,7 +85,7 @@ def _job_error(envelopes: list[Envelope]) -> dict[str, Any] | None:
         if error.get("retryable"):
             title = model.ERROR_TITLES.get(code, model.ERROR_TITLES["report_failed"])
             return model.job_error(code, f"{title}; try again in a few minutes.")
-        return model.job_error(code, str(error.get("detail") or ""))
+        return model.job_error(code, str(error.get("detail") or ""), error.get("consentUrl"))
     return None
 
 

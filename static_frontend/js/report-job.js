@@ -132,6 +132,7 @@ function jobProblem(runtimeStatus, error) {
     code: typeof info.code === "string" && info.code ? info.code : "report_failed",
     title: typeof info.title === "string" && info.title ? info.title : `The report ${runtimeStatus.toLowerCase()}`,
     detail: typeof info.detail === "string" ? info.detail : "",
+    consentUrl: typeof info.consentUrl === "string" ? info.consentUrl : null,
     body: info,
   });
   problem.jobEnded = true;

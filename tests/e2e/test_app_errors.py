@@ -71,8 +71,10 @@ def test_failed_report_job_shows_why(spa, local_stack):
     finally:
         admin.clear_faults()
     spa.screenshot("report-failed")
-    assert "graph_forbidden" in text
-    assert "Microsoft Graph refused access" in text
+    assert "consent_required" in text
+    assert "An administrator must approve this app" in text
+    link = error.get_by_role("link", name="Grant admin consent")
+    assert "/adminconsent?client_id=" in (link.get_attribute("href") or "")
     assert spa.testid("report").is_hidden()
     # The job's last state stays visible next to the explanation.
     assert "Failed" in spa.page.locator("#job-status").inner_text()
