@@ -34,8 +34,9 @@ browser: $(STAMP)
 certs: $(STAMP)
 	@$(PY) -m localdev certs
 
+# FUNCTIONS=core-tools runs `func start` (with Azurite) instead of the local host; never chosen silently.
 run: setup
-	@$(PY) -m localdev run
+	@$(PY) -m localdev run $(if $(FUNCTIONS),--functions $(FUNCTIONS))
 
 test: setup
 	@$(PY) -m pytest

@@ -35,6 +35,7 @@ KNOWN_SETTINGS = (
     "CLIENT_CERTIFICATE_PASSWORD", "ALLOWED_TENANTS", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
     "ALLOWED_CLIENT_APPS", "USER_TOKEN_HEADER", "CA_BUNDLE", "SPA_CLIENT_ID", "DIAGNOSTICS_ENABLED",
     "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
+    "SPA_SENDS_AUTHORIZATION",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
@@ -89,6 +90,9 @@ class Settings:
     redis_url: str | None = field(repr=False)
     token_cache_keys: tuple[tuple[str, bytes], ...] = field(repr=False)
     admin_consent_redirect_uri: str | None = None
+    # The SPA also puts the user's token in Authorization (published by /api/config): only for a front end
+    # whose proxy forwards Authorization unchanged; a Static Web App replaces it.
+    spa_sends_authorization: bool = False
 
     @property
     def authority(self) -> str:
@@ -338,6 +342,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         token_cache_keys=keys,
         admin_consent_redirect_uri=consent_redirect,
+        spa_sends_authorization=_bool(env, "SPA_SENDS_AUTHORIZATION", False),
     )
 
 

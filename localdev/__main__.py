@@ -12,7 +12,7 @@ COMMANDS = {
     "host": ("localdev.host.cli", "the Functions app with App Service auth emulation and the Durable runner"),
     "linked-backend": ("localdev.linked_backend.cli", "the Static Web App's linked-backend hop (platform token, "
                                                       "forwarding headers) in front of the Functions app"),
-    "run": ("localdev.stack", "the whole local stack: emulators, Functions host and the SWA CLI"),
+    "run": ("localdev.stack_cli", "the whole local stack: emulators, Functions, linked-backend hop, SWA CLI"),
     "certs": ("localdev.ca", "create the local CA and server certificate under .localdev/ if missing"),
     "trust-ca": ("localdev.trust", "add the local CA to the browser trust store (Linux NSS, macOS keychain)"),
 }

@@ -1,13 +1,13 @@
 // Calls the linked Functions API with the user's token.
 //
-// The token goes in two headers. In Azure the Static Web App replaces `Authorization` on requests it
-// proxies to its linked API with a platform token of its own (static-web-apps issues #34, #158, #275,
-// #313), so the user's token would never arrive there; the custom header (default
-// `X-User-Authorization`, published by /api/config) survives the proxy and the API reads it first.
-// `Authorization` is still sent because the SWA CLI locally forwards it unchanged and App Service
-// authentication in front of the function validates it.
+// The token goes in the custom header (default `X-User-Authorization`, published by /api/config) only:
+// the Static Web App replaces `Authorization` on requests it proxies to its linked API with a platform
+// token of its own (static-web-apps issues #34, #158, #275, #313), and so does the local linked-backend
+// emulation. /api/config's `sendsAuthorization` (SPA_SENDS_AUTHORIZATION) adds the token to
+// `Authorization` too, for a proxy that forwards it unchanged.
 
 import { claimsFromResponse } from "./challenge.js";
+import { tokenHeaderPolicy } from "./config.js";
 
 export class ApiProblem extends Error {
   constructor({ status, code, title, detail, retryAfter = null, consentUrl = null, correlationId = null, claims = null, body = {} }) {
@@ -27,9 +27,11 @@ export class ApiProblem extends Error {
 
 export class ApiClient {
   /** tokenProvider: async () => access token for the API. */
-  constructor(tokenProvider, userTokenHeader = "X-User-Authorization") {
+  constructor(tokenProvider, userTokenHeader = "X-User-Authorization",
+              sendsAuthorization = tokenHeaderPolicy().sendsAuthorization) {
     this.tokenProvider = tokenProvider;
     this.userTokenHeader = userTokenHeader;
+    this.sendsAuthorization = sendsAuthorization;
   }
 
   /** Fetches `path` (same origin, under /api/) and returns the Response, or throws ApiProblem. */
@@ -37,7 +39,7 @@ export class ApiClient {
     const token = await this.tokenProvider();
     const headers = new Headers({ Accept: accept });
     headers.set(this.userTokenHeader, `Bearer ${token}`);
-    headers.set("Authorization", `Bearer ${token}`);
+    if (this.sendsAuthorization) headers.set("Authorization", `Bearer ${token}`);
     if (body !== undefined) headers.set("Content-Type", "application/json");
     let response;
     try {

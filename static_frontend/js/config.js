@@ -11,6 +11,13 @@ export class ConfigError extends Error {
 
 const REQUIRED = ["clientId", "authority", "apiScope"];
 
+// Where the API client puts the user's token, as the last /api/config published it (read by api.js).
+let tokenHeaders = Object.freeze({ userTokenHeader: "X-User-Authorization", sendsAuthorization: false });
+
+export function tokenHeaderPolicy() {
+  return tokenHeaders;
+}
+
 export async function loadConfig(fetchImpl = window.fetch.bind(window)) {
   let response;
   try {
@@ -29,6 +36,10 @@ export async function loadConfig(fetchImpl = window.fetch.bind(window)) {
     throw new ConfigError(`The sign-in settings are incomplete (missing ${missing.join(", ")}).`);
   }
   const authority = raw.authority.replace(/\/+$/, "");
+  tokenHeaders = Object.freeze({
+    userTokenHeader: raw.userTokenHeader || "X-User-Authorization",
+    sendsAuthorization: raw.sendsAuthorization === true,
+  });
   return Object.freeze({
     clientId: raw.clientId,
     authority,
@@ -37,6 +48,7 @@ export async function loadConfig(fetchImpl = window.fetch.bind(window)) {
     knownAuthorities: Array.isArray(raw.knownAuthorities) && raw.knownAuthorities.length
       ? [...raw.knownAuthorities]
       : [new URL(authority).host],
-    userTokenHeader: raw.userTokenHeader || "X-User-Authorization",
+    userTokenHeader: tokenHeaders.userTokenHeader,
+    sendsAuthorization: tokenHeaders.sendsAuthorization,
   });
 }

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from localdev.linked_backend.keys import PlatformKey
+from localdev.stack import free_port
 from tests.fixtures.host import AUTH_SETTINGS, REPO_ROOT, HostHandle, emulator_app_env, start_host
 from tests.fixtures.linked_backend import (LinkedBackendHandle, platform_env, platform_token_for,
                                            start_linked_backend)
@@ -89,8 +90,6 @@ def test_through_the_hop_app_service_authentication_names_the_static_web_app(
 
 
 def test_a_backend_that_does_not_answer_is_a_problem(http: requests.Session, tmp_path: Path) -> None:
-    from localdev.stack import free_port
-
     dead = start_linked_backend(f"http://127.0.0.1:{free_port()}", tmp_path)
     try:
         _problem(http.get(f"{dead.url}/api/whoami"), 502, "backend_unavailable")
