@@ -47,8 +47,9 @@ browser: $(STAMP)
 certs: $(STAMP)
 	@$(PY) -m localdev certs
 
+# FUNCTIONS=core-tools runs `func start` (with Azurite) instead of the local host; never chosen silently.
 run: setup-run
-	@$(PY) -m localdev run
+	@$(PY) -m localdev run $(if $(FUNCTIONS),--functions $(FUNCTIONS))
 
 test: setup
 	@node --test tests/js/*.test.mjs

@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import azure.functions as func
 
 from . import services
 from . import settings as settings_module
 from .auth.extract import AUTHORIZATION, CLIENT_PRINCIPAL_HEADER, TOKEN_STORE_HEADER
+from .auth.token_kind import token_kind
 from .errors import ApiError, Misconfigured, NotFound, http_handler
+from .settings import Settings
 
 bp = func.Blueprint()
 
@@ -58,6 +60,8 @@ def get_config(req: func.HttpRequest) -> func.HttpResponse:
         "apiScope": f"api://{settings.api_client_id}/{settings.api_scope}",
         "knownAuthorities": [settings.authority_netloc],
         "userTokenHeader": settings.user_token_header,
+        # False everywhere the Static Web App (or its local emulation) replaces Authorization on the way.
+        "sendsAuthorization": settings.spa_sends_authorization,
     }, cache="public, max-age=300")
 
 
@@ -80,8 +84,7 @@ def get_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
     report["settingsValid"] = True
     report["credential"] = type(settings.credential).__name__ if settings.credential else None
     report["tokenCache"] = settings.token_cache
-    report["headers"] = {name: name.lower() in {k.lower() for k in req.headers.keys()} for name in
-                         (settings.user_token_header, AUTHORIZATION, TOKEN_STORE_HEADER, CLIENT_PRINCIPAL_HEADER)}
+    report["headers"] = _header_report(req.headers, settings)
     try:
         auth = svc.authenticate(req.headers)
     except ApiError as error:
@@ -93,6 +96,19 @@ def get_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
                       "error": jwks.last_error}
     report["graph"] = svc.graph.probe()
     return _json(report)
+
+
+def _header_report(headers: Mapping[str, str], settings: Settings) -> dict[str, dict[str, Any]]:
+    """Per header: present or not and, for token headers, what kind of token it carries (never its value)."""
+    present = {k.lower(): v for k, v in headers.items()}
+    report: dict[str, dict[str, Any]] = {}
+    for name in (settings.user_token_header, AUTHORIZATION, TOKEN_STORE_HEADER, CLIENT_PRINCIPAL_HEADER):
+        value = present.get(name.lower())
+        entry: dict[str, Any] = {"present": value is not None}
+        if value is not None and name != CLIENT_PRINCIPAL_HEADER:
+            entry["carries"] = token_kind(value, settings.authority_host)
+        report[name] = entry
+    return report
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,7 @@ KNOWN_SETTINGS = (
     "ALLOWED_CLIENT_APPS", "USER_TOKEN_HEADER", "CA_BUNDLE", "SPA_CLIENT_ID", "DIAGNOSTICS_ENABLED",
     "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
     "HTTPS_PROXY", "NO_PROXY",
+    "SPA_SENDS_AUTHORIZATION",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
@@ -92,6 +93,9 @@ class Settings:
     admin_consent_redirect_uri: str | None = None
     https_proxy: str | None = field(default=None, repr=False)  # may carry the proxy's credentials
     no_proxy: str | None = None
+    # The SPA also puts the user's token in Authorization (published by /api/config): only for a front end
+    # whose proxy forwards Authorization unchanged; a Static Web App replaces it.
+    spa_sends_authorization: bool = False
 
     @property
     def authority(self) -> str:
@@ -351,6 +355,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         admin_consent_redirect_uri=consent_redirect,
         https_proxy=https_proxy,
         no_proxy=no_proxy,
+        spa_sends_authorization=_bool(env, "SPA_SENDS_AUTHORIZATION", False),
     )
 
 

@@ -10,7 +10,9 @@ import sys
 COMMANDS = {
     "emulators": ("localdev.emulator.cli", "Entra ID + Microsoft Graph emulators (HTTPS, loopback)"),
     "host": ("localdev.host.cli", "the Functions app with App Service auth emulation and the Durable runner"),
-    "run": ("localdev.stack", "the whole local stack: emulators, Functions host and the SWA CLI"),
+    "linked-backend": ("localdev.linked_backend.cli", "the Static Web App's linked-backend hop (platform token, "
+                                                      "forwarding headers) in front of the Functions app"),
+    "run": ("localdev.stack_cli", "the whole local stack: emulators, Functions, linked-backend hop, SWA CLI"),
     "certs": ("localdev.ca", "create the local CA and server certificate under .localdev/ if missing"),
     "trust-ca": ("localdev.trust", "add the local CA to the browser trust store (Linux NSS, macOS keychain)"),
 }
@@ -18,7 +20,7 @@ COMMANDS = {
 
 def usage() -> str:
     lines = ["usage: python -m localdev <command> [options]", "", "commands:"]
-    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += [f"  {name:<15} {help_text}" for name, (_, help_text) in COMMANDS.items()]
     return "\n".join(lines)
 
 

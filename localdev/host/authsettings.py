@@ -2,9 +2,10 @@
 
 Bicep replaces the `{{...}}` placeholders with deployment values; here they come from the app settings:
 `{{API_CLIENT_ID}}`, `{{SPA_CLIENT_ID}}`, `{{ISSUER}}` (`{AUTHORITY_HOST}/{TENANT_ID}/v2.0`, the v2 issuer the
-emulator publishes) and `{{SWA_CLIENT_ID}}` (the Static Web App's platform client id, which has no local
-equivalent, so a fixed local value unless SWA_CLIENT_ID is set). Any other placeholder is read from the
-environment by name, and one left without a value is an error rather than a silently open door.
+emulator publishes) and `{{SWA_CLIENT_ID}}` (the `azureStaticWebApps` provider's client id: the Static Web App's
+host name, which locally is the SWA CLI's `localhost:<port>`; `make run` sets SWA_CLIENT_ID, and without it the
+default port's value is used). Any other placeholder is read from the environment by name, and one left without
+a value is an error rather than a silently open door.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
-LOCAL_SWA_CLIENT_ID = "local-static-web-app"
+LOCAL_SWA_CLIENT_ID = "localhost:4280"  # the SWA CLI on its default port
 ACTIONS = ("RedirectToLoginPage", "AllowAnonymous", "Return401", "Return403")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -73,6 +74,9 @@ class AuthSettings:
     allowed_audiences: tuple[str, ...]
     allowed_applications: tuple[str, ...]
     allowed_identities: tuple[str, ...]
+    # The `azureStaticWebApps` provider: the platform token of the linked Static Web App (static_web_apps.py).
+    swa_enabled: bool = False
+    swa_client_id: str = ""
 
     @property
     def tenant_id(self) -> str:
@@ -125,6 +129,11 @@ class AuthSettings:
         client_id = str(registration.get("clientId") or "")
         if aad_enabled and (not issuer or not client_id):
             raise AuthSettingsError("azureActiveDirectory needs registration.openIdIssuer and clientId")
+        swa = providers.get("azureStaticWebApps") or {}
+        swa_enabled = bool(swa.get("enabled", bool(swa)))
+        swa_client_id = str((swa.get("registration") or {}).get("clientId") or "")
+        if swa_enabled and not swa_client_id:
+            raise AuthSettingsError("azureStaticWebApps needs registration.clientId (the Static Web App's host name)")
         applications = [*(policy.get("allowedApplications") or []),
                         *(claim_checks.get("allowedClientApplications") or [])]
         return cls(
@@ -138,6 +147,8 @@ class AuthSettings:
             allowed_audiences=tuple(validation.get("allowedAudiences") or ()),
             allowed_applications=tuple(dict.fromkeys(applications)),
             allowed_identities=tuple(principals.get("identities") or ()),
+            swa_enabled=swa_enabled,
+            swa_client_id=swa_client_id,
         )
 
     @classmethod

@@ -108,6 +108,8 @@ async def serve(args: argparse.Namespace) -> int:
     sock = _bind(args.port if args.port is not None else host_section.local_http_port or DEFAULT_PORT)
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
+    # App Service sets the site's primary host name; the platform token of a linked Static Web App names it.
+    os.environ["WEBSITE_HOSTNAME"] = f"localhost:{port}"
     routes = FunctionRoutes(host_config.route_prefix, loaded.http_functions)
     invoker = Invoker(max_workers=args.workers, function_directory=str(app_root),
                       timeout=host_config.function_timeout)

@@ -4,9 +4,10 @@ What it does for every request, as the platform module does before the app sees 
 
 1. Removes every client-supplied `X-MS-*` header (`X-MS-CLIENT-PRINCIPAL*`, `X-MS-TOKEN-AAD-*`, ...): only
    the platform may set them, and the app trusts them.
-2. Validates a bearer token in `Authorization` as the Microsoft provider would (see token_validation).
-   A valid token adds the `X-MS-CLIENT-PRINCIPAL*` headers; an invalid one is rejected with 401 (403 when
-   only the authorization policy fails), except on excluded paths, where it is ignored.
+2. Validates a bearer token in `Authorization` with the provider it belongs to: the linked Static Web App's
+   platform token with `azureStaticWebApps` (static_web_apps), any other token as the Microsoft provider would
+   (token_validation). A valid token adds the `X-MS-CLIENT-PRINCIPAL*` headers; an invalid one is rejected with
+   401 (403 when only the authorization policy fails), except on excluded paths, where it is ignored.
 3. Applies `globalValidation`: with `requireAuthentication`, a request without a token to a path that is not
    in `excludedPaths` gets the `unauthenticatedClientAction` (Return401, Return403, RedirectToLoginPage,
    AllowAnonymous).
@@ -33,6 +34,7 @@ from aiohttp import web
 from localdev.host.authsettings import AuthSettings
 from localdev.host.problems import problem_response
 from localdev.host.principal import auth_me_entry, principal_headers, strip_platform_headers
+from localdev.host.static_web_apps import PlatformTokenValidator
 from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, Validated, missing_token
 
 log = logging.getLogger("localdev.host.easyauth")
@@ -72,21 +74,24 @@ def keys_unavailable_response() -> web.Response:
 
 class EasyAuth:
     def __init__(self, settings: AuthSettings, validator: TokenValidator, *,
-                 bypass_prefixes: tuple[str, ...] = ()) -> None:
+                 platform: PlatformTokenValidator | None = None, bypass_prefixes: tuple[str, ...] = ()) -> None:
         self.settings = settings
         self.validator = validator
+        self.platform = platform
         self._bypass = tuple(p.lower() for p in bypass_prefixes)
 
     @classmethod
     def from_file(cls, path: Path, environ: Mapping[str, str], *,
                   bypass_prefixes: tuple[str, ...] = ()) -> "EasyAuth":
         settings = AuthSettings.load(path, environ)
+        platform = PlatformTokenValidator.from_environment(settings, environ) if settings.swa_enabled else None
         if settings.enabled:
-            log.info("App Service authentication emulation on (%s, action %s, issuer %s)", path,
-                     settings.unauthenticated_action, settings.issuer)
+            log.info("App Service authentication emulation on (%s, action %s, issuer %s, Static Web Apps "
+                     "platform issuer %s)", path, settings.unauthenticated_action, settings.issuer,
+                     platform.issuer if platform else "none")
         else:
             log.warning("%s has platform.enabled=false: authentication emulation is off", path)
-        return cls(settings, TokenValidator(settings, environ), bypass_prefixes=bypass_prefixes)
+        return cls(settings, TokenValidator(settings, environ), platform=platform, bypass_prefixes=bypass_prefixes)
 
     async def close(self) -> None:
         await self.validator.close()
@@ -102,10 +107,12 @@ class EasyAuth:
         return None if entry is None else entry.claims
 
     async def _validated(self, headers: Mapping[str, str]) -> Validated | None:
-        if not self.settings.aad_enabled:
-            return None
         token = bearer_token(headers)
         if token is None:
+            return None
+        if self.platform is not None and self.platform.handles(token):
+            return self.platform.validated(token)
+        if not self.settings.aad_enabled:
             return None
         return await self.validator.validated(token)
 
@@ -114,7 +121,7 @@ class EasyAuth:
         # Built once per cached token (base64 JSON of every claim), like the validation itself.
         built = entry.derived.get("principal_headers")
         if built is None:
-            built = entry.derived["principal_headers"] = principal_headers(entry.claims)
+            built = entry.derived["principal_headers"] = principal_headers(entry.claims, entry.provider)
         return built
 
     @web.middleware
@@ -182,14 +189,14 @@ class EasyAuth:
 
     async def me(self, request: web.Request) -> web.Response:
         try:
-            claims = await self.authenticate(request.headers)
+            entry = await self._validated(request.headers)
         except Rejection as rejection:
             return rejection_response(rejection)
         except KeysUnavailable:
             return keys_unavailable_response()
-        if claims is None:
+        if entry is None:
             return rejection_response(missing_token())
-        return web.json_response([auth_me_entry(claims)])
+        return web.json_response([auth_me_entry(entry.claims, entry.provider)])
 
     async def login(self, request: web.Request) -> web.Response:
         target = request.query.get("post_login_redirect_uri", "/")

@@ -7,6 +7,9 @@ App Service puts the caller's claims in `X-MS-CLIENT-PRINCIPAL` as base64 JSON
 become one entry per value, and every value is a string. It also sets `X-MS-CLIENT-PRINCIPAL-ID`, `-NAME` and
 `-IDP`. Requests can never carry these headers from outside: `strip_platform_headers` removes every
 client-supplied `X-MS-*` header, the token store's `X-MS-TOKEN-AAD-*` included.
+
+`auth_typ` and `-IDP` name the provider that accepted the token: `aad` for an Entra token,
+`azureStaticWebApps` for the linked Static Web App's platform token.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any, Iterable, Mapping
 from multidict import CIMultiDict, CIMultiDictProxy
 
 AUTH_TYPE = "aad"
+STATIC_WEB_APPS_AUTH_TYPE = "azureStaticWebApps"
 NAME_CLAIM_TYPE = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 ROLE_CLAIM_TYPE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 
@@ -75,15 +79,16 @@ def principal_name(claims: Mapping[str, Any]) -> str | None:
     return None
 
 
-def principal_document(claims: Mapping[str, Any]) -> dict[str, Any]:
-    return {"auth_typ": AUTH_TYPE, "claims": mapped_claims(claims), "name_typ": NAME_CLAIM_TYPE,
+def principal_document(claims: Mapping[str, Any], provider: str = AUTH_TYPE) -> dict[str, Any]:
+    return {"auth_typ": provider, "claims": mapped_claims(claims), "name_typ": NAME_CLAIM_TYPE,
             "role_typ": ROLE_CLAIM_TYPE}
 
 
-def principal_headers(claims: Mapping[str, Any]) -> dict[str, str]:
-    """The X-MS-CLIENT-PRINCIPAL* headers for a validated caller."""
-    encoded = base64.b64encode(json.dumps(principal_document(claims), separators=(",", ":")).encode("utf-8"))
-    headers = {"X-MS-CLIENT-PRINCIPAL": encoded.decode("ascii"), "X-MS-CLIENT-PRINCIPAL-IDP": AUTH_TYPE}
+def principal_headers(claims: Mapping[str, Any], provider: str = AUTH_TYPE) -> dict[str, str]:
+    """The X-MS-CLIENT-PRINCIPAL* headers for a caller whose token `provider` validated."""
+    document = principal_document(claims, provider)
+    encoded = base64.b64encode(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+    headers = {"X-MS-CLIENT-PRINCIPAL": encoded.decode("ascii"), "X-MS-CLIENT-PRINCIPAL-IDP": provider}
     object_id = claims.get("oid") or claims.get("sub")
     if isinstance(object_id, str) and object_id:
         headers["X-MS-CLIENT-PRINCIPAL-ID"] = object_id
@@ -93,10 +98,10 @@ def principal_headers(claims: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def auth_me_entry(claims: Mapping[str, Any]) -> dict[str, Any]:
+def auth_me_entry(claims: Mapping[str, Any], provider: str = AUTH_TYPE) -> dict[str, Any]:
     """One `/.auth/me` entry. The token itself is never echoed back (there is no token store locally)."""
     entry: dict[str, Any] = {
-        "provider_name": AUTH_TYPE,
+        "provider_name": provider,
         "user_id": principal_name(claims) or claims.get("oid") or claims.get("sub"),
         "user_claims": mapped_claims(claims),
     }

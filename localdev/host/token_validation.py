@@ -66,11 +66,13 @@ def forbidden(detail: str) -> Rejection:
 
 @dataclass
 class Validated:
-    """A successful validation: the claims, and a place for callers to keep what they derive from them."""
+    """A successful validation: the claims, the provider that accepted them, and a place for callers to keep
+    what they derive from them."""
 
     claims: dict[str, Any]
     valid_until: float
     derived: dict[str, Any] = field(default_factory=dict)
+    provider: str = "aad"
 
 
 class ValidatedTokens:
@@ -78,8 +80,9 @@ class ValidatedTokens:
     LRU (`function_app.lru`), as the product's own validator uses it."""
 
     def __init__(self, max_entries: int = CACHE_MAX_ENTRIES, max_age_seconds: float = CACHE_MAX_AGE_SECONDS,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, provider: str = "aad") -> None:
         self._clock = clock
+        self._provider = provider
         self._entries: LruTtlCache[bytes, Validated] = LruTtlCache(max(0, max_entries), max_age_seconds,
                                                                    clock=self.now)
 
@@ -96,7 +99,7 @@ class ValidatedTokens:
         now = self.now()
         exp = claims.get("exp")
         valid_until = min(float(exp), now + self._entries.ttl_seconds) if isinstance(exp, (int, float)) else now
-        entry = Validated(claims, valid_until)
+        entry = Validated(claims, valid_until, provider=self._provider)
         self._entries.put(digest, entry, valid_until - now)  # inside the leeway after exp: never cached
         return entry
 

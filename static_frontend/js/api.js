@@ -1,11 +1,10 @@
 // Calls the linked Functions API with the user's token.
 //
-// The token goes in two headers. In Azure the Static Web App replaces `Authorization` on requests it
-// proxies to its linked API with a platform token of its own (static-web-apps issues #34, #158, #275,
-// #313), so the user's token would never arrive there; the custom header (default
-// `X-User-Authorization`, published by /api/config) survives the proxy and the API reads it first.
-// `Authorization` is still sent because the SWA CLI locally forwards it unchanged and App Service
-// authentication in front of the function validates it.
+// The token goes in the custom header (default `X-User-Authorization`, published by /api/config) only:
+// the Static Web App replaces `Authorization` on requests it proxies to its linked API with a platform
+// token of its own (static-web-apps issues #34, #158, #275, #313), and so does the local linked-backend
+// emulation. /api/config's `sendsAuthorization` (SPA_SENDS_AUTHORIZATION) adds the token to
+// `Authorization` too, for a proxy that forwards it unchanged.
 //
 // Every request has a deadline (AbortSignal.timeout) and can be cancelled by the caller's signal. The
 // problem fields read are the ones function_app/openapi.json documents (`Problem`), nothing else.
@@ -42,12 +41,14 @@ export class ApiClient {
     fetch: fetchImpl = globalThis.fetch?.bind(globalThis),
     origin = globalThis.location?.origin,
     timeoutMs = REQUEST_TIMEOUT_MS,
+    sendsAuthorization = false,
   } = {}) {
     this.tokenProvider = tokenProvider;
     this.userTokenHeader = userTokenHeader;
     this.fetch = fetchImpl;
     this.origin = origin;
     this.timeoutMs = timeoutMs;
+    this.sendsAuthorization = sendsAuthorization;
   }
 
   /** Fetches `path` (same origin, under /api/) and returns the Response, or throws ApiProblem. */
@@ -57,7 +58,7 @@ export class ApiClient {
     signal?.throwIfAborted();
     const headers = new Headers({ Accept: accept });
     headers.set(this.userTokenHeader, `Bearer ${token}`);
-    headers.set("Authorization", `Bearer ${token}`);
+    if (this.sendsAuthorization) headers.set("Authorization", `Bearer ${token}`);
     if (body !== undefined) headers.set("Content-Type", "application/json");
     let response;
     try {

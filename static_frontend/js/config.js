@@ -78,6 +78,7 @@ export async function loadConfig({
     // MSAL.js only trusts authorities it knows; a non-Microsoft host (the local emulator) must be listed.
     knownAuthorities: checkedKnownAuthorities(raw.knownAuthorities, authority, pageHostname),
     userTokenHeader: raw.userTokenHeader || "X-User-Authorization",
+    sendsAuthorization: raw.sendsAuthorization === true,
   });
 }
 

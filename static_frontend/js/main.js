@@ -80,7 +80,8 @@ async function boot() {
     showProblem(describeProblem({ code: "config_unavailable", detail }), "");
     return;
   }
-  api = new ApiClient((action) => auth.apiToken(action), config.userTokenHeader);
+  api = new ApiClient((action) => auth.apiToken(action), config.userTokenHeader,
+                      { sendsAuthorization: config.sendsAuthorization });
   let started = { state: "", returned: false };
   try {
     started = await auth.start();

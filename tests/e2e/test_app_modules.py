@@ -70,3 +70,31 @@ def test_status_urls_stay_on_this_origin(modules):
     assert modules("api.js", "m.sameOriginApiPath(args[0])", "http://127.0.0.1:7071/api/jobs/abc?x=1") == "/api/jobs/abc?x=1"
     with pytest.raises(Exception, match="Not an API path"):
         modules("api.js", "m.sameOriginApiPath(args[0])", "https://evil.example/steal")
+
+
+def test_the_token_goes_in_authorization_too_only_when_the_config_says_so(spa):
+    spa.open()
+    script = """async () => {
+        const config = await import('/js/config.js');
+        const api = await import('/js/api.js');
+        const seen = [];
+        const answer = () => new Response('{}', {status: 200, headers: {'Content-Type': 'application/json'}});
+        const realFetch = window.fetch;
+        const settings = (extra) => async () => new Response(JSON.stringify({clientId: 'c', authority: 'https://a/t',
+            apiScope: 's', ...extra}), {status: 200, headers: {'Content-Type': 'application/json'}});
+        window.fetch = async (url, init) => {
+            seen.push(Object.fromEntries(new Headers(init.headers)));
+            return answer();
+        };
+        try {
+            for (const extra of [{}, {sendsAuthorization: true}, {sendsAuthorization: false}]) {
+                await config.loadConfig(settings(extra));
+                await new api.ApiClient(async () => 'tok').json('/api/x');
+            }
+        } finally { window.fetch = realFetch; }
+        return seen;
+    }"""
+    default, asked, declined = spa.page.evaluate(script)
+    assert default["x-user-authorization"] == "Bearer tok" and "authorization" not in default
+    assert asked["authorization"] == "Bearer tok" == asked["x-user-authorization"]
+    assert "authorization" not in declined

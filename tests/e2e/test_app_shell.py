@@ -1,6 +1,8 @@
 """What the Static Web Apps CLI serves from staticwebapp.config.json, and the diagnostics view."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -84,6 +86,13 @@ def test_diagnostics_show_which_header_carried_the_token(spa):
     assert "X-User-Authorization" in text or "x-user-authorization" in text.lower()
     assert "user_impersonation" in text
     assert "local-api-secret" not in text
+    # The header section: the function got the user's token in X-User-Authorization and, in Authorization, the
+    # platform token the linked-backend emulation put there on the way (the page sent none).
+    headers = diagnostics.locator(".fact").filter(has=spa.page.locator("dt", has_text="Headers"))
+    authorization = headers.locator(".fact").filter(has=spa.page.locator("dt", has_text=re.compile(r"^Authorization$")))
+    user_header = headers.locator(".fact").filter(has=spa.page.locator("dt", has_text="X-User-Authorization"))
+    assert "static_web_apps_platform_token" in authorization.inner_text()
+    assert "entra_access_token" in user_header.inner_text()
 
 
 def test_keyboard_alone_reaches_sign_in(spa, local_stack):

@@ -7,7 +7,9 @@ import logging
 from typing import Any, Callable
 
 import azure.functions as func
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 import function_app
 from function_app import services
@@ -221,7 +223,17 @@ def test_config(env: pytest.MonkeyPatch) -> None:
         "apiScope": f"api://{API}/user_impersonation",
         "knownAuthorities": ["localhost:9443"],
         "userTokenHeader": "X-User-Authorization",
+        "sendsAuthorization": False,
     }
+
+
+def test_config_tells_the_spa_to_send_authorization_only_when_set(env: pytest.MonkeyPatch) -> None:
+    # Behind a Static Web App (or the local linked-backend emulation) Authorization is replaced on the way.
+    env.setenv("SPA_SENDS_AUTHORIZATION", "true")
+    assert body(call("config"))["sendsAuthorization"] is True
+    env.setenv("SPA_SENDS_AUTHORIZATION", "sometimes")
+    services.reset()
+    assert assert_problem(call("config"), 500, "misconfigured")["setting"] == "SPA_SENDS_AUTHORIZATION"
 
 
 def test_config_without_spa_client_id(env: pytest.MonkeyPatch) -> None:
@@ -245,9 +257,33 @@ def test_diagnostics_report_presence_never_values(stack, env: pytest.MonkeyPatch
     assert report["token"]["valid"] is True and report["token"]["header"] == "X-User-Authorization"
     assert set(report["token"]["claims"]) <= {"aud", "iss", "tid", "oid", "scp", "azp", "appid", "ver", "exp",
                                               "nbf", "iat"}
-    assert report["headers"]["X-User-Authorization"] is True and report["headers"]["Authorization"] is False
+    assert report["headers"]["X-User-Authorization"] == {"present": True, "carries": "entra_access_token"}
+    assert report["headers"]["Authorization"] == {"present": False}
     assert report["jwks"]["reachable"] is True and report["jwks"]["keys"] == 1
     assert report["graph"]["reachable"] is True
+
+
+def test_diagnostics_name_the_platform_token_in_authorization(stack, env: pytest.MonkeyPatch) -> None:
+    # What a linked Static Web App sends: its own token in Authorization, the user's in X-User-Authorization.
+    env.setenv("DIAGNOSTICS_ENABLED", "true")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    platform = jwt.encode({"iss": "https://gentle-river-0123.azurestaticapps.net/.auth", "aud": "https://func",
+                           "sub": "s", "exp": 2_000_000_000}, key, algorithm="RS256", headers={"kid": "k"})
+    user = mint()
+    response = call("diagnostics", {"Authorization": f"Bearer {platform}", "X-User-Authorization": f"Bearer {user}",
+                                    "X-MS-CLIENT-PRINCIPAL": "e30="})
+    text = response.get_body().decode()
+    report = json.loads(text)
+    assert report["headers"] == {
+        "X-User-Authorization": {"present": True, "carries": "entra_access_token"},
+        "Authorization": {"present": True, "carries": "static_web_apps_platform_token"},
+        "X-MS-TOKEN-AAD-ACCESS-TOKEN": {"present": False},
+        "X-MS-CLIENT-PRINCIPAL": {"present": True},
+    }
+    assert report["token"]["valid"] is True and report["token"]["header"] == "X-User-Authorization"
+    assert platform not in text and user not in text
+    report = body(call("diagnostics", {"Authorization": "Bearer not-a-jwt"}))
+    assert report["headers"]["Authorization"] == {"present": True, "carries": "not_a_jwt"}
 
 
 def test_diagnostics_explain_a_bad_token_and_broken_settings(stack, env: pytest.MonkeyPatch) -> None:

@@ -70,3 +70,14 @@ def test_unknown_action_is_rejected(tmp_path: Path) -> None:
     path.write_text(json.dumps({"globalValidation": {"unauthenticatedClientAction": "Maybe"}}))
     with pytest.raises(AuthSettingsError, match="Maybe"):
         AuthSettings.load(path, {})
+
+
+def test_azure_static_web_apps_provider_needs_a_client_id(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"platform": {"enabled": True}, "identityProviders": {
+        "azureStaticWebApps": {"enabled": True, "registration": {}}}}))
+    with pytest.raises(AuthSettingsError, match="azureStaticWebApps"):
+        AuthSettings.load(path, {})
+    path.write_text(json.dumps({"platform": {"enabled": True}, "identityProviders": {
+        "azureStaticWebApps": {"enabled": False, "registration": {"clientId": "site"}}}}))
+    assert AuthSettings.load(path, {}).swa_enabled is False

@@ -73,3 +73,12 @@ def test_every_x_ms_header_is_stripped_and_others_kept() -> None:
     assert stripped["Authorization"] == "Bearer abc"
     assert stripped["X-User-Authorization"] == "Bearer abc"
     assert stripped.getall("Accept") == ["a", "b"]
+
+
+def test_the_static_web_apps_provider_is_named_as_the_identity_provider() -> None:
+    claims = {"iss": "https://localhost:4280/.auth", "aud": "http://127.0.0.1:7071", "sub": "site-guid", "prn": "e30="}
+    headers = principal_headers(claims, "azureStaticWebApps")
+    assert headers["X-MS-CLIENT-PRINCIPAL-IDP"] == "azureStaticWebApps"
+    assert headers["X-MS-CLIENT-PRINCIPAL-ID"] == "site-guid"
+    assert _decoded(headers)["auth_typ"] == "azureStaticWebApps"
+    assert auth_me_entry(claims, "azureStaticWebApps")["provider_name"] == "azureStaticWebApps"
