@@ -15,13 +15,13 @@ from aiohttp import web
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-# Every code the host answers with on its own (the function's codes are function_app/errors.py's); the
-# README's error table lists both, which tests/docs checks.
+# Every code the local stand-ins answer with on their own: the host and the linked-backend emulation (the
+# function's codes are function_app/errors.py's). The README's error table lists both, which tests/docs checks.
 HOST_CODES = {
     "bad_request": 400, "not_found": 404, "method_not_allowed": 405, "request_too_large": 413,
     "uri_too_long": 414, "header_too_large": 431, "internal_error": 500, "function_timeout": 500,
     "not_implemented": 501, "missing_token": 401, "invalid_token": 401, "token_expired": 401,
-    "identity_unavailable": 503,
+    "identity_unavailable": 503, "backend_unavailable": 502,
 }
 
 

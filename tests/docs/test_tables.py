@@ -18,13 +18,23 @@ NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 
 
 def section(text: str, heading: str) -> str:
-    """The text under a markdown heading, up to the next heading of the same or a higher level."""
-    match = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, re.MULTILINE)
-    assert match, f"no section {heading!r}"
-    level = len(match.group(1))
-    rest = text[match.end():]
-    end = re.search(rf"^#{{1,{level}}} ", rest, re.MULTILINE)
-    return rest[: end.start()] if end else rest
+    """The text under a markdown heading, up to the next heading of the same or a higher level (a `#` line
+    inside a fenced code block is not a heading)."""
+    lines = text.splitlines()
+    fenced, start, level, out = False, None, 0, []
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        heading_match = None if fenced else re.match(r"^(#+) (.*?)\s*$", line)
+        if start is None:
+            if heading_match and heading_match.group(2) == heading:
+                start, level = True, len(heading_match.group(1))
+            continue
+        if heading_match and len(heading_match.group(1)) <= level:
+            break
+        out.append(line)
+    assert start, f"no section {heading!r}"
+    return "\n".join(out)
 
 
 def first_cells(text: str) -> list[str]:
@@ -80,10 +90,11 @@ def test_the_readme_error_table_lists_every_code_with_its_status() -> None:
     assert set(rows) <= set(expected), sorted(set(rows) - set(expected))
 
 
-def test_every_code_the_local_host_answers_with_is_declared() -> None:
-    """Literal codes passed to the host's problem helpers, and its status-to-code table, are all in HOST_CODES."""
+def test_every_code_the_local_stand_ins_answer_with_is_declared() -> None:
+    """Literal codes passed to the problem helpers of the host and the linked-backend emulation, and the host's
+    status-to-code table, are all in HOST_CODES."""
     used: set[str] = set()
-    for path in (ROOT / "localdev" / "host").glob("*.py"):
+    for path in [*(ROOT / "localdev" / "host").glob("*.py"), *(ROOT / "localdev" / "linked_backend").glob("*.py")]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (

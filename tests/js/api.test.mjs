@@ -28,7 +28,7 @@ const json = (status, body, headers = {}) => new Response(JSON.stringify(body), 
   status, headers: { "Content-Type": status >= 400 ? "application/problem+json" : "application/json", ...headers },
 });
 
-test("each request names its action to the token provider and sends the token in both headers", async () => {
+test("each request names its action to the token provider and sends the token in X-User-Authorization only", async () => {
   const { api, requests, actions } = client(() => json(200, { id: "1" }));
   await api.json("/api/get-profile", { action: "profile" });
   await api.json(`${ORIGIN}/api/jobs/abc`, { action: "report" });
@@ -36,8 +36,14 @@ test("each request names its action to the token provider and sends the token in
   assert.equal(requests[1].url, "/api/jobs/abc");
   const headers = requests[0].init.headers;
   assert.equal(headers.get("X-User-Authorization"), "Bearer token-for-test");
-  assert.equal(headers.get("Authorization"), "Bearer token-for-test");
+  assert.equal(headers.get("Authorization"), null);  // the Static Web App would replace it anyway
   assert.ok(requests[0].init.signal instanceof AbortSignal);
+});
+
+test("with sendsAuthorization the token goes in Authorization too", async () => {
+  const { api, requests } = client(() => json(200, { id: "1" }), { sendsAuthorization: true });
+  await api.json("/api/get-profile", { action: "profile" });
+  assert.equal(requests[0].init.headers.get("Authorization"), "Bearer token-for-test");
 });
 
 test("a problem carries the documented fields only", async () => {
