@@ -17,7 +17,15 @@ from urllib.parse import quote, urlsplit
 
 from .errors import Misconfigured
 
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Always used with `fullmatch`: `$` also matches before a trailing newline, so `match` would take "<guid>\n".
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+
+def is_guid(value: object) -> bool:
+    """A GUID in its 8-4-4-4-12 form and nothing else (no braces, no surrounding whitespace)."""
+    return isinstance(value, str) and GUID_RE.fullmatch(value) is not None
+
 
 APP_ROOT = Path(__file__).resolve().parent.parent  # the folder holding main.py and host.json
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -41,9 +49,9 @@ SECRET_SETTINGS = frozenset({
     "CLIENT_CERTIFICATE_PASSWORD", "REDIS_URL", "TOKEN_CACHE_KEYS",
 })
 
-_V1_ISSUER_RE = re.compile(r"^https://sts\.windows\.net/(?P<tid>[^/]+)/?$", re.IGNORECASE)
-_V2_ISSUER_RE = re.compile(r"^(?P<host>https://[^/]+)/(?P<tid>[^/]+)/v2\.0/?$", re.IGNORECASE)
-_HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_V1_ISSUER_RE = re.compile(r"https://sts\.windows\.net/(?P<tid>[^/]+)/?", re.IGNORECASE)
+_V2_ISSUER_RE = re.compile(r"(?P<host>https://[^/]+)/(?P<tid>[^/]+)/v2\.0/?", re.IGNORECASE)
+_HEADER_NAME_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -138,15 +146,15 @@ def parse_issuer(issuer: str) -> tuple[str | None, str]:
     Accepts `https://sts.windows.net/{tid}/` and `https://{host}/{tid}/v2.0`, trailing slash optional.
     """
     value = issuer.strip()
-    if match := _V1_ISSUER_RE.match(value):
+    if match := _V1_ISSUER_RE.fullmatch(value):
         host, tid = None, match["tid"]
-    elif match := _V2_ISSUER_RE.match(value):
+    elif match := _V2_ISSUER_RE.fullmatch(value):
         host, tid = match["host"].lower(), match["tid"]
     else:
         raise Misconfigured(
             "WEBSITE_AUTH_OPENID_ISSUER must look like https://sts.windows.net/{tenant}/ or "
             "https://login.microsoftonline.com/{tenant}/v2.0.", setting="WEBSITE_AUTH_OPENID_ISSUER")
-    if not GUID_RE.match(tid):
+    if not is_guid(tid):
         raise Misconfigured("WEBSITE_AUTH_OPENID_ISSUER must name the tenant by its GUID.",
                             setting="WEBSITE_AUTH_OPENID_ISSUER")
     return host, tid.lower()
@@ -163,7 +171,7 @@ def _get(env: Mapping[str, str], *names: str) -> str | None:
 def _guid(value: str | None, setting: str) -> str:
     if value is None:
         raise Misconfigured(f"{setting} is required.", setting=setting)
-    if not GUID_RE.match(value):
+    if not is_guid(value):
         raise Misconfigured(f"{setting} must be a GUID.", setting=setting)
     return value.lower()
 
@@ -288,7 +296,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     client_apps = tuple(_guid(c, "ALLOWED_CLIENT_APPS") for c in _list(_get(env, "ALLOWED_CLIENT_APPS")))
 
     header = _get(env, "USER_TOKEN_HEADER") or DEFAULT_USER_TOKEN_HEADER
-    if not _HEADER_NAME_RE.match(header):
+    if not _HEADER_NAME_RE.fullmatch(header):
         raise Misconfigured("USER_TOKEN_HEADER must be an HTTP header name.", setting="USER_TOKEN_HEADER")
 
     ca_bundle = _get(env, "CA_BUNDLE")

@@ -33,7 +33,7 @@ from ..errors import ApiError, InternalError, NotFound, problem_response
 from . import model
 from .blueprint import bp
 
-_INSTANCE_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9-]{1,128}")  # fullmatch: `$` would take a trailing newline
 STATUS_ROUTE_PREFIX = "/api/jobs/"
 
 
@@ -101,7 +101,7 @@ async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrat
         caller = await asyncio.to_thread(svc.authenticate, req.headers)
         instance_id = req.route_params.get("id") or ""
         not_found = NotFound("No report job with this id belongs to you.")
-        if not _INSTANCE_ID.match(instance_id):
+        if not _INSTANCE_ID.fullmatch(instance_id):
             raise not_found
         status = await client.get_status(instance_id, show_input=True)
         job_input = _as_json(status.input_) if status else None

@@ -43,11 +43,13 @@ AUTH_PREFIX = "/.auth/"
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("Authorization", "")
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    """The credentials of `Authorization: Bearer <token>`; only SP and HTAB separate them (RFC 9110 5.6.3)."""
+    value = headers.get("Authorization", "").strip(" \t")
+    scheme, _, token = value.replace("\t", " ").partition(" ")
+    token = token.strip(" \t")
+    if scheme.lower() != "bearer" or not token:
         return None
-    return token.strip()
+    return token
 
 
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
