@@ -17,6 +17,7 @@ import requests
 from .auth.jwks import JwksCache, discovery_urls, requests_fetcher
 from .auth.request import AuthenticatedRequest, authenticate_headers
 from .auth.validate import TokenValidator
+from .diagnostics import DiagnosticProbes
 from .errors import ApiError
 from .graph import GraphClient
 from .graph_access import DelegatedGraph
@@ -37,6 +38,7 @@ class Services:
     sessions: LongRunningSessions
     graph: GraphClient
     delegated_graph: DelegatedGraph
+    probes: DiagnosticProbes
 
     @classmethod
     def build(cls, settings: Settings, *, identity_http: requests.Session | None = None,
@@ -51,7 +53,7 @@ class Services:
         graph = GraphClient(settings, session=graph_http, **({"sleep": graph_sleep} if graph_sleep else {}))
         return cls(settings=settings, validator=TokenValidator(settings, jwks), store=store, obo=obo,
                    sessions=LongRunningSessions(settings, store, apps), graph=graph,
-                   delegated_graph=DelegatedGraph(obo))
+                   delegated_graph=DelegatedGraph(obo), probes=DiagnosticProbes(jwks, graph))
 
     def warm_up(self) -> None:
         """What a first request would otherwise initialise, so it doesn't: OpenID discovery and the exchanging MSAL
