@@ -22,10 +22,11 @@ from typing import Any, Iterable
 from aiohttp import web
 from dateutil.parser import isoparse
 
+from function_app.redaction import redact  # the product's rules, so history is scrubbed like its logs
+
 from . import events
 from .engine import ActivityWork, Engine, TimerWork, Work
 from .functions import FunctionRegistry
-from .redaction import redact
 from .store import Instance, Store
 
 log = logging.getLogger(__name__)
