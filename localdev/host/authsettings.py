@@ -73,6 +73,7 @@ class AuthSettings:
     allowed_audiences: tuple[str, ...]
     allowed_applications: tuple[str, ...]
     allowed_identities: tuple[str, ...]
+    allowed_external_redirect_urls: tuple[str, ...] = ()
 
     @property
     def tenant_id(self) -> str:
@@ -125,6 +126,7 @@ class AuthSettings:
         client_id = str(registration.get("clientId") or "")
         if aad_enabled and (not issuer or not client_id):
             raise AuthSettingsError("azureActiveDirectory needs registration.openIdIssuer and clientId")
+        login = document.get("login") or {}
         applications = [*(policy.get("allowedApplications") or []),
                         *(claim_checks.get("allowedClientApplications") or [])]
         return cls(
@@ -138,6 +140,7 @@ class AuthSettings:
             allowed_audiences=tuple(validation.get("allowedAudiences") or ()),
             allowed_applications=tuple(dict.fromkeys(applications)),
             allowed_identities=tuple(principals.get("identities") or ()),
+            allowed_external_redirect_urls=tuple(str(u) for u in login.get("allowedExternalRedirectUrls") or ()),
         )
 
     @classmethod

@@ -125,6 +125,7 @@ class SigningKeys:
         self._max_age = max_age_seconds
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._failed_at = float("-inf")  # a failed fetch is not retried within min_refetch_seconds
         self._jwks_uri: str | None = None
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
@@ -177,10 +178,14 @@ class SigningKeys:
             age = self._age()
             if kid in self._keys and age < self._max_age:
                 return self._keys[kid]  # fetched by whoever held the lock before us
-            if age >= self._max_age or age >= self._min_refetch:
+            backing_off = time.monotonic() - self._failed_at < self._min_refetch
+            if backing_off and kid not in self._keys:
+                raise KeysUnavailable("signing keys unavailable (the last fetch failed moments ago)")
+            if not backing_off and (age >= self._max_age or age >= self._min_refetch):
                 try:
                     await self._fetch()
                 except KeysUnavailable:
+                    self._failed_at = time.monotonic()
                     if kid in self._keys:
                         return self._keys[kid]  # keep serving known keys while the provider is down
                     raise
