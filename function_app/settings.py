@@ -33,6 +33,9 @@ DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_GRAPH_SCOPES = ("User.Read",)
 DEFAULT_REPORT_GRAPH_SCOPES = ("User.Read", "User.ReadBasic.All", "GroupMember.Read.All")
 DEFAULT_USER_TOKEN_HEADER = "X-User-Authorization"
+# How long a finished report job's history (names, UPNs, group lists) stays in the task hub.
+DEFAULT_REPORT_RETENTION_HOURS = 24.0
+MAX_REPORT_RETENTION_HOURS = 24.0 * 366
 
 # Every setting the app understands; `/api/diagnostics` reports which are present (never their values).
 KNOWN_SETTINGS = (
@@ -43,6 +46,7 @@ KNOWN_SETTINGS = (
     "CLIENT_CERTIFICATE_PASSWORD", "ALLOWED_TENANTS", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
     "ALLOWED_CLIENT_APPS", "USER_TOKEN_HEADER", "CA_BUNDLE", "SPA_CLIENT_ID", "DIAGNOSTICS_ENABLED",
     "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
+    "REPORT_RETENTION_HOURS",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
@@ -97,6 +101,7 @@ class Settings:
     redis_url: str | None = field(repr=False)
     token_cache_keys: tuple[tuple[str, bytes], ...] = field(repr=False)
     admin_consent_redirect_uri: str | None = None
+    report_retention_seconds: float = DEFAULT_REPORT_RETENTION_HOURS * 3600
 
     @property
     def authority(self) -> str:
@@ -211,6 +216,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise Misconfigured(f"{name} must be true or false.", setting=name)
+
+
+def _hours(env: Mapping[str, str], name: str, default: float, maximum: float) -> float:
+    value = _get(env, name)
+    if value is None:
+        return default
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = float("nan")
+    if not 0 < hours <= maximum:  # also false for NaN
+        raise Misconfigured(f"{name} must be a number of hours above 0 and at most {maximum:g}.", setting=name)
+    return hours
 
 
 def _credential(env: Mapping[str, str]) -> Credential | None:
@@ -346,6 +364,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         token_cache_keys=keys,
         admin_consent_redirect_uri=consent_redirect,
+        report_retention_seconds=_hours(env, "REPORT_RETENTION_HOURS", DEFAULT_REPORT_RETENTION_HOURS,
+                                        MAX_REPORT_RETENTION_HOURS) * 3600,
     )
 
 
