@@ -102,8 +102,7 @@ def decode_segment(segment: str, what: str) -> dict[str, Any]:
         text = raw.decode("utf-8", "strict")
     except UnicodeDecodeError:
         raise SegmentError(f"the {what} is not UTF-8") from None
-    # The C scanner is recursive: nesting is bounded by the token size limit, but a deep enough array would
-    # still exhaust the recursion limit, which is not a ValueError.
+    # The C scanner recurses once per level: refuse deep nesting by counting brackets first, without recursion.
     if text.count("[") + text.count("{") > 4 * MAX_DEPTH and _nesting_exceeds(text):
         raise SegmentError(f"the {what} nests deeper than {MAX_DEPTH} levels")
     try:

@@ -1,5 +1,8 @@
-"""One set of redaction rules (function_app/redaction.py) for the app's logs and the local durable runner,
-and which caller-chosen correlation ids are adopted."""
+"""Secrets the redaction rules must blank, and correlation ids a caller may choose.
+
+One set of rules (function_app/redaction.py) serves the app's log record factory and the local durable
+runner's persisted failure text; these cases apply them the way both do, in-process. Correlation ids are also
+sent through the local host in test_hostile_tokens.py."""
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,8 @@
 """Where the App Service authentication emulation draws its lines: the durable webhook exemption (an exact
-path segment) and the redirect targets of `/.auth/login/aad` and `/.auth/logout` (localdev/host/redirects.py)."""
+path segment) and the redirect targets of `/.auth/login/aad` and `/.auth/logout` (localdev/host/redirects.py).
+
+The local host serves the durable sample app behind the deployed auth settings (infra/auth/authsettings.json)
+with one allowed external redirect URL added, and a local issuer signs its tokens."""
 from __future__ import annotations
 
 import json
@@ -12,7 +15,7 @@ import requests
 from tests.fixtures.host import AUTH_SETTINGS, HostHandle, start_host
 from tests.integration.host.issuer import LocalIssuer
 
-APPS = Path(__file__).parent / "apps"
+APPS = Path(__file__).resolve().parents[1] / "integration" / "host" / "apps"
 EXTERNAL = "https://portal.contoso.test/signed-out"
 
 
