@@ -1,10 +1,12 @@
 """Validate an Entra ID access token for this API and return the signed-in user (docs/architecture.md, "Platform facts").
 
 Behind App Service authentication with a linked Static Web App the platform only proves the request came
-through the SWA, so the function checks the user's JWT itself: RS256 signature with a key from the
+through the SWA, so the function checks the user's JWT itself: first the header and payload read strictly
+(segments.py; docs/architecture.md, "Strict token parsing"), then RS256 signature with a key from the
 tenant's discovery metadata, issuer (v2 `{AUTHORITY_HOST}/{tid}/v2.0` or v1 `https://sts.windows.net/{tid}/`,
 `tid` a GUID equal to the `tid` claim), audience (`{clientId}` or `api://{clientId}`), `exp`/`nbf` with 60 s
-leeway, `scp` containing the API scope, `oid`, and the tenant and client-app allow-lists.
+leeway, `scp` containing the API scope, `oid` (a whole GUID), and the tenant and client-app allow-lists (the
+client is `azp` when present, else `appid`).
 
 A caller sends the same token with every request until it renews it, so successful results are kept in a
 bounded LRU keyed by the SHA-256 of the exact token string, each until min(the token's `exp`, 5 minutes after

@@ -191,7 +191,10 @@ def test_token_endpoint_aadsts_errors(aadsts: int, status: int, code: str, fresh
     body = assert_problem(response, {status}, code)
     assert f"AADSTS{aadsts}" in body["detail"]
     if code == "consent_required":
-        assert body["consentUrl"].endswith(f"/adminconsent?client_id={fresh_emulator.app('api')['client_id']}")
+        # The admin-consent link names the reply URL the local settings register (ADMIN_CONSENT_REDIRECT_URI).
+        api = fresh_emulator.app("api")["client_id"]
+        assert body["consentUrl"] == (f"{fresh_emulator.authority}/adminconsent?client_id={api}"
+                                      "&redirect_uri=http%3A%2F%2Flocalhost%3A4280%2F")
 
 
 # -- Graph --------------------------------------------------------------------------------------------
