@@ -1,7 +1,7 @@
 """`python -m benchmarks.fuzz` (`make fuzz`): the security fuzzing at full size.
 
-1. The hypothesis properties of tests/security/test_fuzz.py (token extractor, validator, HTTP layer through
-   the local host against the emulators), scaled so they see 10,000+ inputs in all.
+1. The hypothesis properties of tests/security/test_fuzz.py (token extractor, validator, strict JSON in signed
+   tokens, HTTP layer through the local host against the emulators), scaled so they see 10,000+ inputs in all.
 2. schemathesis: the OpenAPI description (function_app/openapi.json, as served at GET /api/openapi.json)
    against the local host, with the user's valid token supplied by a header hook on half of the requests.
 
@@ -52,8 +52,8 @@ def run_schemathesis(max_examples: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fuzz", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=30.0,
-                        help="multiplier on the make-test sample sizes (30: about 4,500 extractor, 9,000 validator "
-                             "and 1,800 HTTP inputs)")
+                        help="multiplier on the make-test sample sizes (30: about 4,500 extractor, 9,000 validator, "
+                             "3,000 strict JSON and 1,800 HTTP inputs)")
     parser.add_argument("--schemathesis-examples", type=int, default=300, help="examples per API operation")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)

@@ -69,7 +69,8 @@ def get_config(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="diagnostics", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler("get_diagnostics")
 def get_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
-    """The tutorials' /debug route, done safely: presence of settings and headers, never their values."""
+    """The tutorials' /debug route, done safely: presence of settings and headers, never their values; the JWKS
+    and Graph reachability probes are cached (function_app/diagnostics.py)."""
     if not settings_module.diagnostics_enabled():
         raise NotFound("Diagnostics are disabled (DIAGNOSTICS_ENABLED).")
     report: dict[str, Any] = {"settings": settings_module.settings_presence()}
@@ -91,10 +92,9 @@ def get_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
         report["token"] = {"valid": False, "code": error.code, "detail": error.detail}
     else:
         report["token"] = {"valid": True, "header": auth.header_name, "claims": auth.principal.public_claims()}
-    jwks = svc.validator.jwks.probe()
-    report["jwks"] = {"reachable": jwks.last_error is None and jwks.keys > 0, "keys": jwks.keys,
-                      "error": jwks.last_error}
-    report["graph"] = svc.graph.probe()
+    # Cached for a minute and never a forced key refresh: the route is anonymous (diagnostics.py).
+    report["jwks"] = svc.probes.keys()
+    report["graph"] = svc.probes.graph()
     return _json(report)
 
 

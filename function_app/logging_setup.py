@@ -2,8 +2,13 @@
 
 Log lines are `event=<name> key=value ...` so they stay greppable in Application Insights traces.
 Redaction is defence in depth: the code never logs tokens, secrets or client_info, and a log record
-factory additionally blanks anything shaped like a JWT or a credential parameter in every record,
-including records from libraries (MSAL, urllib3) and exception text.
+factory additionally blanks anything the rules of `redaction.py` recognise (JWTs, JWEs, bearer tokens,
+credential parameters and settings, URL passwords) in every record, including records from libraries
+(MSAL, urllib3) and exception text.
+
+A caller's correlation id (`x-correlation-id`, `x-ms-client-request-id`) is adopted only when it is a GUID
+(normalised to its lower-case hyphenated form) or a short token of characters that need no quoting in a log
+line or a header (`[A-Za-z0-9._-]`, at most 64); anything else gets a fresh GUID.
 """
 from __future__ import annotations
 
@@ -13,26 +18,15 @@ import re
 import uuid
 from typing import Any, Mapping
 
+from .redaction import REDACTED, redact  # noqa: F401  (re-exported: callers redact through this module too)
+
 logger = logging.getLogger("function_app")
 
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
-_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_GUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_SAFE_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CORRELATION_HEADERS = ("x-correlation-id", "x-ms-client-request-id")
-
-# A JWT (JWS compact form: header.payload.signature, header starting with `{"` -> `eyJ`) or a JWE.
-_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?")
-_SECRET_PARAM_RE = re.compile(
-    r"(?i)((?:client_secret|client_assertion|assertion|refresh_token|access_token|id_token|client_info|"
-    r"password|secret)[\"']?\s*[=:]\s*[\"']?)([^\s&\"',}]+)")
-_BEARER_RE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
-REDACTED = "[redacted]"
-
-
-def redact(text: str) -> str:
-    text = _JWT_RE.sub(REDACTED, text)
-    text = _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _SECRET_PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def correlation_id() -> str:
@@ -44,13 +38,21 @@ def correlation_id() -> str:
     return value
 
 
+def accepted_correlation_id(candidate: str) -> str | None:
+    """The caller's id as we will use it, or None when it is not a GUID or a short token of safe characters."""
+    if _GUID_RE.fullmatch(candidate):
+        return str(uuid.UUID(candidate))
+    if _SAFE_ID_RE.fullmatch(candidate):
+        return candidate
+    return None
+
+
 def begin_request(headers: Mapping[str, str]) -> str:
-    """Adopt the caller's correlation id when it is a sane GUID, else mint one; returns it."""
+    """Adopt the caller's correlation id when it is acceptable (`accepted_correlation_id`), else mint one."""
     value = None
     for name in CORRELATION_HEADERS:
-        candidate = (headers.get(name) or "").strip()
-        if _GUID_RE.match(candidate):
-            value = str(uuid.UUID(candidate))
+        value = accepted_correlation_id(headers.get(name) or "")
+        if value is not None:
             break
     value = value or str(uuid.uuid4())
     _correlation_id.set(value)

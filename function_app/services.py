@@ -17,6 +17,7 @@ import requests
 from .auth.jwks import JwksCache, discovery_urls, requests_fetcher
 from .auth.request import AuthenticatedRequest, authenticate_headers
 from .auth.validate import TokenValidator
+from .diagnostics import DiagnosticProbes
 from .errors import ApiError
 from .graph import GraphClient
 from .graph_access import CallerTokens, DelegatedGraph, SessionTokens
@@ -38,6 +39,7 @@ class Services:
     graph: GraphClient           # interactive requests: retries within the request's time budget
     step_graph: GraphClient      # the report's activities: one attempt, the orchestration retries
     delegated_graph: DelegatedGraph
+    probes: DiagnosticProbes
 
     @classmethod
     def build(cls, settings: Settings, *, identity_http: requests.Session | None = None,
@@ -52,7 +54,7 @@ class Services:
         graph = GraphClient(settings, session=graph_http, **({"sleep": graph_sleep} if graph_sleep else {}))
         return cls(settings=settings, validator=TokenValidator(settings, jwks), store=store, obo=obo,
                    sessions=LongRunningSessions(settings, store, apps), graph=graph, step_graph=graph.with_budget(0),
-                   delegated_graph=DelegatedGraph())
+                   delegated_graph=DelegatedGraph(), probes=DiagnosticProbes(jwks, graph))
 
     def warm_up(self) -> None:
         """What a first request would otherwise initialise, so it doesn't: OpenID discovery and the exchanging MSAL

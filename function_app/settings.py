@@ -17,7 +17,15 @@ from urllib.parse import quote, urlsplit
 
 from .errors import Misconfigured
 
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Always used with `fullmatch`: `$` also matches before a trailing newline, so `match` would take "<guid>\n".
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+
+def is_guid(value: object) -> bool:
+    """A GUID in its 8-4-4-4-12 form and nothing else (no braces, no surrounding whitespace)."""
+    return isinstance(value, str) and GUID_RE.fullmatch(value) is not None
+
 
 APP_ROOT = Path(__file__).resolve().parent.parent  # the folder holding main.py and host.json
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -25,6 +33,9 @@ DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_GRAPH_SCOPES = ("User.Read",)
 DEFAULT_REPORT_GRAPH_SCOPES = ("User.Read", "User.ReadBasic.All", "GroupMember.Read.All")
 DEFAULT_USER_TOKEN_HEADER = "X-User-Authorization"
+# How long a finished report job's history (names, UPNs, group lists) stays in the task hub.
+DEFAULT_REPORT_RETENTION_HOURS = 24.0
+MAX_REPORT_RETENTION_HOURS = 24.0 * 366
 
 # Every setting the app understands; `/api/diagnostics` reports which are present (never their values).
 KNOWN_SETTINGS = (
@@ -37,15 +48,16 @@ KNOWN_SETTINGS = (
     "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
     "HTTPS_PROXY", "NO_PROXY",
     "SPA_SENDS_AUTHORIZATION",
+    "REPORT_RETENTION_HOURS",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
     "CLIENT_CERTIFICATE_PASSWORD", "REDIS_URL", "TOKEN_CACHE_KEYS", "HTTPS_PROXY",
 })
 
-_V1_ISSUER_RE = re.compile(r"^https://sts\.windows\.net/(?P<tid>[^/]+)/?$", re.IGNORECASE)
-_V2_ISSUER_RE = re.compile(r"^(?P<host>https://[^/]+)/(?P<tid>[^/]+)/v2\.0/?$", re.IGNORECASE)
-_HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_V1_ISSUER_RE = re.compile(r"https://sts\.windows\.net/(?P<tid>[^/]+)/?", re.IGNORECASE)
+_V2_ISSUER_RE = re.compile(r"(?P<host>https://[^/]+)/(?P<tid>[^/]+)/v2\.0/?", re.IGNORECASE)
+_HEADER_NAME_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class Settings:
     # The SPA also puts the user's token in Authorization (published by /api/config): only for a front end
     # whose proxy forwards Authorization unchanged; a Static Web App replaces it.
     spa_sends_authorization: bool = False
+    report_retention_seconds: float = DEFAULT_REPORT_RETENTION_HOURS * 3600
 
     @property
     def authority(self) -> str:
@@ -145,15 +158,15 @@ def parse_issuer(issuer: str) -> tuple[str | None, str]:
     Accepts `https://sts.windows.net/{tid}/` and `https://{host}/{tid}/v2.0`, trailing slash optional.
     """
     value = issuer.strip()
-    if match := _V1_ISSUER_RE.match(value):
+    if match := _V1_ISSUER_RE.fullmatch(value):
         host, tid = None, match["tid"]
-    elif match := _V2_ISSUER_RE.match(value):
+    elif match := _V2_ISSUER_RE.fullmatch(value):
         host, tid = match["host"].lower(), match["tid"]
     else:
         raise Misconfigured(
             "WEBSITE_AUTH_OPENID_ISSUER must look like https://sts.windows.net/{tenant}/ or "
             "https://login.microsoftonline.com/{tenant}/v2.0.", setting="WEBSITE_AUTH_OPENID_ISSUER")
-    if not GUID_RE.match(tid):
+    if not is_guid(tid):
         raise Misconfigured("WEBSITE_AUTH_OPENID_ISSUER must name the tenant by its GUID.",
                             setting="WEBSITE_AUTH_OPENID_ISSUER")
     return host, tid.lower()
@@ -170,7 +183,7 @@ def _get(env: Mapping[str, str], *names: str) -> str | None:
 def _guid(value: str | None, setting: str) -> str:
     if value is None:
         raise Misconfigured(f"{setting} is required.", setting=setting)
-    if not GUID_RE.match(value):
+    if not is_guid(value):
         raise Misconfigured(f"{setting} must be a GUID.", setting=setting)
     return value.lower()
 
@@ -210,6 +223,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise Misconfigured(f"{name} must be true or false.", setting=name)
+
+
+def _hours(env: Mapping[str, str], name: str, default: float, maximum: float) -> float:
+    value = _get(env, name)
+    if value is None:
+        return default
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = float("nan")
+    if not 0 < hours <= maximum:  # also false for NaN
+        raise Misconfigured(f"{name} must be a number of hours above 0 and at most {maximum:g}.", setting=name)
+    return hours
 
 
 def _credential(env: Mapping[str, str]) -> Credential | None:
@@ -295,7 +321,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     client_apps = tuple(_guid(c, "ALLOWED_CLIENT_APPS") for c in _list(_get(env, "ALLOWED_CLIENT_APPS")))
 
     header = _get(env, "USER_TOKEN_HEADER") or DEFAULT_USER_TOKEN_HEADER
-    if not _HEADER_NAME_RE.match(header):
+    if not _HEADER_NAME_RE.fullmatch(header):
         raise Misconfigured("USER_TOKEN_HEADER must be an HTTP header name.", setting="USER_TOKEN_HEADER")
 
     ca_bundle = _get(env, "CA_BUNDLE")
@@ -356,6 +382,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         https_proxy=https_proxy,
         no_proxy=no_proxy,
         spa_sends_authorization=_bool(env, "SPA_SENDS_AUTHORIZATION", False),
+        report_retention_seconds=_hours(env, "REPORT_RETENTION_HOURS", DEFAULT_REPORT_RETENTION_HOURS,
+                                        MAX_REPORT_RETENTION_HOURS) * 3600,
     )
 
 

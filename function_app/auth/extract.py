@@ -22,7 +22,11 @@ CLIENT_PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 MAX_TOKEN_HEADER_BYTES = 16 * 1024
 
 # RFC 6750 b64token; JWTs use a subset of it. A comma means two values were folded into one header.
-_B64TOKEN_RE = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+_B64TOKEN_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 9110 section 5.6.3 whitespace: SP and HTAB only. `str.split()` would also split on NBSP, U+2028, the
+# information separators U+001C-U+001F and other Unicode spaces, which no HTTP parser treats as separators.
+_OWS = " \t"
+_SEPARATOR_RE = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def _get(headers: Mapping[str, str], name: str) -> str | None:
 def extract_token(headers: Mapping[str, str], user_token_header: str) -> ExtractedToken:
     for name in header_precedence(user_token_header):
         raw = _get(headers, name)
-        if raw is None or not raw.strip():
+        if raw is None or not raw.strip(_OWS):
             continue
         if len(raw.encode("utf-8", "surrogateescape")) > MAX_TOKEN_HEADER_BYTES:
             raise HeaderTooLarge(f"The {name} header is larger than {MAX_TOKEN_HEADER_BYTES} bytes.")
@@ -59,7 +63,7 @@ def extract_token(headers: Mapping[str, str], user_token_header: str) -> Extract
 
 
 def _parse(raw: str, name: str, *, bearer_required: bool) -> str:
-    parts = raw.strip().split()
+    parts = [part for part in _SEPARATOR_RE.split(raw.strip(_OWS)) if part]
     if parts and parts[0].lower() == "bearer":  # auth scheme is case-insensitive (RFC 9110 section 11.1)
         parts = parts[1:]
     elif bearer_required:
@@ -67,6 +71,6 @@ def _parse(raw: str, name: str, *, bearer_required: bool) -> str:
     if len(parts) != 1:
         raise InvalidToken(f"The {name} header must carry exactly one bearer token.")
     token = parts[0]
-    if not _B64TOKEN_RE.match(token):
+    if not _B64TOKEN_RE.fullmatch(token):
         raise InvalidToken(f"The {name} header must carry exactly one bearer token.")
     return token

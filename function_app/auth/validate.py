@@ -1,10 +1,12 @@
 """Validate an Entra ID access token for this API and return the signed-in user (docs/architecture.md, "Platform facts").
 
 Behind App Service authentication with a linked Static Web App the platform only proves the request came
-through the SWA, so the function checks the user's JWT itself: RS256 signature with a key from the
+through the SWA, so the function checks the user's JWT itself: first the header and payload read strictly
+(segments.py; docs/architecture.md, "Strict token parsing"), then RS256 signature with a key from the
 tenant's discovery metadata, issuer (v2 `{AUTHORITY_HOST}/{tid}/v2.0` or v1 `https://sts.windows.net/{tid}/`,
 `tid` a GUID equal to the `tid` claim), audience (`{clientId}` or `api://{clientId}`), `exp`/`nbf` with 60 s
-leeway, `scp` containing the API scope, `oid`, and the tenant and client-app allow-lists.
+leeway, `scp` containing the API scope, `oid` (a whole GUID), and the tenant and client-app allow-lists (the
+client is `azp` when present, else `appid`).
 
 A caller sends the same token with every request until it renews it, so successful results are kept in a
 bounded LRU keyed by the SHA-256 of the exact token string, each until min(the token's `exp`, 5 minutes after
@@ -23,9 +25,10 @@ from typing import Any, Callable
 import jwt
 
 from ..errors import InsufficientScope, InvalidToken, TokenExpired
-from ..settings import GUID_RE, Settings
+from ..settings import Settings, is_guid
 from ..lru import LruTtlCache
 from .jwks import JwksCache
+from .segments import SegmentError, decode_compact
 
 LEEWAY_SECONDS = 60
 ALGORITHMS = ("RS256",)
@@ -56,6 +59,21 @@ class Principal:
     def public_claims(self) -> dict[str, Any]:
         """The claims `/api/diagnostics` may show (no names, no e-mail, no signatures)."""
         return {name: self.claims[name] for name in NON_SECRET_CLAIMS if name in self.claims}
+
+
+def client_application(claims: dict[str, Any]) -> str | None:
+    """The application that requested the token: `azp` (v2 tokens), else `appid` (v1), else None.
+
+    A claim that is present decides, even when it is empty: an empty `azp` does not fall back to `appid`, because
+    Entra never issues one and two readers could then disagree about who the client is. A present value must be
+    a GUID (Entra's application ids are)."""
+    for name in ("azp", "appid"):
+        if name in claims:
+            value = claims[name]
+            if not is_guid(value):
+                raise InvalidToken(f"The token's '{name}' claim is not an application id.")
+            return value
+    return None
 
 
 def _not_ours(header_name: str, user_token_header: str, why: str) -> InvalidToken:
@@ -130,15 +148,18 @@ class TokenValidator:
 
     def _validate(self, token: str, header_name: str) -> Principal:
         settings = self._settings
+        # Read header and payload strictly first (segments.py): PyJWT's own reading must never be the only one.
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            raise _not_ours(header_name, settings.user_token_header, "The bearer token is not a JWT.") from None
+            segments = decode_compact(token)
+        except SegmentError as error:
+            if token.count(".") != 2:
+                raise _not_ours(header_name, settings.user_token_header, "The bearer token is not a JWT.") from None
+            raise InvalidToken(f"The token is malformed: {error}.") from None
+        header, unverified = segments.header, segments.payload
 
         tid = unverified.get("tid")
         iss = unverified.get("iss")
-        if not isinstance(tid, str) or not GUID_RE.match(tid) or iss not in self.issuers_for(tid):
+        if not is_guid(tid) or iss not in self.issuers_for(tid):
             raise _not_ours(header_name, settings.user_token_header,
                             "The token was not issued by this API's Entra ID authority.")
         aud = unverified.get("aud")
@@ -152,12 +173,6 @@ class TokenValidator:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The token's header has no key id.")
-
-        # PyJWT coerces a string (or boolean) `exp`/`nbf` with int(); RFC 7519 makes NumericDate a JSON number.
-        for name in ("exp", "nbf", "iat"):
-            value = unverified.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise InvalidToken(f"The token's '{name}' claim is not a NumericDate.")
 
         key = self._jwks.get_key(kid)
         try:
@@ -181,10 +196,10 @@ class TokenValidator:
         if tid not in settings.allowed_tenants:
             raise InvalidToken("The token's tenant is not allowed to call this API.")
         oid = claims.get("oid")
-        if not isinstance(oid, str) or not GUID_RE.match(oid):
+        if not is_guid(oid):
             raise InvalidToken("The token has no valid 'oid' claim.")
 
-        client_app = claims.get("azp") or claims.get("appid")
+        client_app = client_application(claims)
         if settings.allowed_client_apps is not None and (
                 not isinstance(client_app, str) or client_app.lower() not in settings.allowed_client_apps):
             raise InvalidToken("The client application that requested this token is not allowed to call this API.")
@@ -203,7 +218,7 @@ class TokenValidator:
             tenant_id=tid,
             object_id=oid.lower(),
             scopes=tuple(s for s in scopes if s),
-            client_app_id=client_app.lower() if isinstance(client_app, str) else None,
+            client_app_id=client_app.lower() if client_app is not None else None,
             username=username if isinstance(username, str) else None,
             name=claims.get("name") if isinstance(claims.get("name"), str) else None,
             token_version=str(claims.get("ver", "1.0" if iss.startswith("https://sts.windows.net/") else "2.0")),

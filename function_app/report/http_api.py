@@ -33,7 +33,7 @@ from ..errors import NotFound, http_handler
 from . import model
 from .blueprint import bp
 
-_INSTANCE_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9-]{1,128}")  # fullmatch: `$` would take a trailing newline
 STATUS_ROUTE_PREFIX = "/api/jobs/"
 
 

@@ -21,10 +21,11 @@ from typing import Any, Callable
 
 from dateutil.parser import isoparse
 
+from function_app.redaction import redact  # the product's rules, so history is scrubbed like its logs
+
 from . import events
 from .events import EventType
 from .functions import FunctionNotFound, FunctionRegistry
-from .redaction import redact
 from .store import EpisodeCommit, InboxItem, Instance, Store, TaskRow
 
 log = logging.getLogger(__name__)

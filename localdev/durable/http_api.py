@@ -3,15 +3,19 @@
 Paths and status codes follow the extension's HTTP API: start (`POST orchestrators/{name}[/{id}]`,
 202 with the management payload, 400 for an unknown orchestrator), status (`GET instances/{id}`: 202
 while Pending/Running, 200 once finished, 404 unknown), list (`GET instances/`), terminate
-(`POST .../terminate`: 202, 410 when already finished, 404), raise event (`POST .../raiseEvent/{name}`)
-and purge (`DELETE instances/{id}`: 200 with `instancesDeleted`, 404).
+(`POST .../terminate`: 202, 410 when already finished, 404), raise event (`POST .../raiseEvent/{name}`),
+purge (`DELETE instances/{id}`: 200 with `instancesDeleted`, 404) and purge by filter (`DELETE instances/`
+with `createdTimeFrom` (required, 400 without), optional `createdTimeTo` and `runtimeStatus` (comma
+separated): 200 with `instancesDeleted`, 404 when nothing matched).
 """
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from dateutil.parser import isoparse
 
 if TYPE_CHECKING:
     from .runtime import DurableRuntime
@@ -88,7 +92,23 @@ def build_routes(runtime: "DurableRuntime") -> list[web.RouteDef]:
             return web.json_response({"instancesDeleted": 1})
         return web.json_response({"instancesDeleted": 0}, status=404)
 
+    async def purge_by(request: web.Request) -> web.Response:
+        try:
+            created_from = _moment(request.query.get("createdTimeFrom"))
+            created_to = _moment(request.query.get("createdTimeTo"))
+        except ValueError:
+            return web.json_response({"Message": "createdTimeFrom and createdTimeTo must be ISO 8601 timestamps"},
+                                     status=400)
+        if created_from is None:
+            return web.json_response({"Message": "createdTimeFrom is required to purge instance histories"},
+                                     status=400)
+        wanted = frozenset(s for s in request.query.get("runtimeStatus", "").split(",") if s) or None
+        deleted = runtime.purge_by(created_from, created_to, wanted)
+        return web.json_response({"instancesDeleted": deleted}, status=200 if deleted else 404)
+
     return [
+        web.delete(prefix + "instances", purge_by),
+        web.delete(prefix + "instances/", purge_by),
         web.post(prefix + "orchestrators/{name}", start),
         web.post(prefix + "orchestrators/{name}/{instance_id}", start),
         web.get(prefix + "instances", list_instances),
@@ -98,6 +118,14 @@ def build_routes(runtime: "DurableRuntime") -> list[web.RouteDef]:
         web.post(prefix + "instances/{instance_id}/terminate", terminate),
         web.post(prefix + "instances/{instance_id}/raiseEvent/{event}", raise_event),
     ]
+
+
+def _moment(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp; one without an offset is UTC, as the SDK sends them."""
+    if not value:
+        return None
+    moment = isoparse(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _flag(request: web.Request, name: str, default: bool = False) -> bool:

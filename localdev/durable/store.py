@@ -283,6 +283,18 @@ class Store:
         with self._lock, self._transaction():
             return self._delete(instance_id)
 
+    def purge_many(self, instance_ids: Iterable[str], statuses: frozenset[str] | None = None) -> int:
+        """Delete these instances (only those still in `statuses`, when given) in one transaction."""
+        deleted = 0
+        with self._lock, self._transaction():
+            for instance_id in instance_ids:
+                if statuses is not None:
+                    row = self._db.execute("SELECT status FROM instances WHERE id = ?", (instance_id,)).fetchone()
+                    if row is None or row[0] not in statuses:
+                        continue  # changed state since it was selected: leave it
+                deleted += self._delete(instance_id)
+        return deleted
+
     def _delete(self, instance_id: str) -> bool:
         deleted = self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,)).rowcount
         for table in ("history", "inbox", "tasks"):

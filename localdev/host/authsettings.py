@@ -77,6 +77,7 @@ class AuthSettings:
     # The `azureStaticWebApps` provider: the platform token of the linked Static Web App (static_web_apps.py).
     swa_enabled: bool = False
     swa_client_id: str = ""
+    allowed_external_redirect_urls: tuple[str, ...] = ()
 
     @property
     def tenant_id(self) -> str:
@@ -134,6 +135,7 @@ class AuthSettings:
         swa_client_id = str((swa.get("registration") or {}).get("clientId") or "")
         if swa_enabled and not swa_client_id:
             raise AuthSettingsError("azureStaticWebApps needs registration.clientId (the Static Web App's host name)")
+        login = document.get("login") or {}
         applications = [*(policy.get("allowedApplications") or []),
                         *(claim_checks.get("allowedClientApplications") or [])]
         return cls(
@@ -149,6 +151,7 @@ class AuthSettings:
             allowed_identities=tuple(principals.get("identities") or ()),
             swa_enabled=swa_enabled,
             swa_client_id=swa_client_id,
+            allowed_external_redirect_urls=tuple(str(u) for u in login.get("allowedExternalRedirectUrls") or ()),
         )
 
     @classmethod

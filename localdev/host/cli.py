@@ -1,8 +1,9 @@
 """`python -m localdev host`: run the function app without Azure Functions Core Tools.
 
 Loads settings like Core Tools, imports the app like the Python worker, serves its HTTP triggers, puts App
-Service authentication (configured from the same authsettings file infra deploys) in front, and runs durable
-orchestrations through `localdev.durable` when the app has any. Prints one JSON line once it listens:
+Service authentication (configured from the same authsettings file infra deploys) in front, runs durable
+orchestrations through `localdev.durable` when the app has any, and timer triggers on their schedules
+(`timers.py`; `POST /admin/functions/{name}` runs one now). Prints one JSON line once it listens:
 `{"url": ..., "functions": [...], "auth": bool, "durable": bool}`.
 
 With `--no-auth` (or LOCALDEV_EASYAUTH=off) nothing stands in front of the functions and client-supplied
@@ -31,6 +32,7 @@ from localdev.host.durable_wiring import DurableHook, create_durable_hook
 from localdev.host.http_front import HostRunner
 from localdev.host.invoker import Invoker
 from localdev.host.server import FunctionRoutes, build_application
+from localdev.host.timers import ADMIN_FUNCTIONS_PREFIX, ScheduleError, TimerScheduler, describe_timer_function
 from localdev.host.cors import Cors
 from localdev.host.settings import (HostConfig, LocalHostSection, SettingsError, apply_values, find_settings_file,
                                     read_values)
@@ -122,6 +124,10 @@ async def serve(args: argparse.Namespace) -> int:
         if durable is not None:
             invoker.set_binding_source(durable.binding_value)
 
+    timer_functions = [t for t in (describe_timer_function(f) for f in loaded.functions) if t is not None]
+    timers = TimerScheduler(timer_functions, binding_values=durable.binding_value if durable else None,
+                            timeout=host_config.function_timeout) if timer_functions else None
+
     middlewares = []
     if host_section.cors_origins:
         # Outermost, as on Azure: preflights are answered before authentication.
@@ -135,7 +141,9 @@ async def serve(args: argparse.Namespace) -> int:
         if not auth_file.is_file():
             raise SettingsError(f"auth settings {auth_file} not found: pass --auth-settings FILE, or --no-auth "
                                 f"to run without App Service authentication")
-        bypass = (DURABLE_API_PREFIX,) if durable is not None else ()
+        # The runtime's own endpoints: in Azure the host's internal endpoint and its keys protect them.
+        bypass = ((DURABLE_API_PREFIX,) if durable is not None else ()) + \
+            ((ADMIN_FUNCTIONS_PREFIX,) if timers is not None else ())
         easy_auth = EasyAuth.from_file(auth_file, os.environ, bypass_prefixes=bypass)
         middlewares.append(easy_auth.middleware)
         extra_routes += easy_auth.routes()
@@ -145,6 +153,8 @@ async def serve(args: argparse.Namespace) -> int:
 
     if durable is not None:
         extra_routes += durable.routes()
+    if timers is not None:
+        extra_routes += timers.routes()
 
     app = build_application(routes, invoker, middlewares=middlewares, extra_routes=extra_routes)
     # Kestrel's request limits; parser errors and the host's own failures answered as problem+json.
@@ -167,6 +177,8 @@ async def serve(args: argparse.Namespace) -> int:
             await durable.start()
         await _warm_up(loaded, host_config.function_timeout)
         await web.SockSite(runner, sock, shutdown_timeout=5.0).start()
+        if timers is not None:  # after the site: a timer function may call the host (the durable webhooks)
+            await timers.start()
         auth_on = easy_auth is not None and easy_auth.settings.enabled
         print(json.dumps({"url": base_url, "functions": _describe(loaded, routes, base_url),
                           "auth": auth_on, "durable": durable is not None}), flush=True)
@@ -175,6 +187,8 @@ async def serve(args: argparse.Namespace) -> int:
     finally:
         # Stop taking requests and let in-flight ones finish first; then the durable runtime, which
         # leaves unfinished work in its store to resume on the next start.
+        if timers is not None:
+            await timers.stop()
         await runner.cleanup()
         if durable is not None:
             await durable.stop()
@@ -206,7 +220,7 @@ def main(argv: list[str]) -> int:
         code = asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 130
-    except (AppLoadError, SettingsError, OSError) as exc:
+    except (AppLoadError, SettingsError, ScheduleError, OSError) as exc:
         print(f"localdev host: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:

@@ -19,7 +19,10 @@ debugging their token, and the reasons reveal nothing a caller could not see by 
 
 `requireHttps` is not enforced: the host only listens on loopback, where there is no network to protect.
 The Durable runtime's own HTTP API (called by the SDK's client from inside the app) is not behind
-authentication, as in Azure, where the SDK reaches it through the host's internal endpoint.
+authentication, as in Azure, where the SDK reaches it through the host's internal endpoint: exactly the
+`/runtime/webhooks/durabletask` segment and what is below it, never a path that merely starts with those
+characters. Redirect targets of `/.auth/login/aad` and `/.auth/logout` are checked as App Service checks them
+(redirects.py).
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from localdev.host.authsettings import AuthSettings
 from localdev.host.problems import problem_response
 from localdev.host.principal import auth_me_entry, principal_headers, strip_platform_headers
 from localdev.host.static_web_apps import PlatformTokenValidator
+from localdev.host.redirects import MalformedRedirect, RedirectPolicy
 from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, Validated, missing_token
 
 log = logging.getLogger("localdev.host.easyauth")
@@ -45,11 +49,13 @@ AUTH_PREFIX = "/.auth/"
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("Authorization", "")
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    """The credentials of `Authorization: Bearer <token>`; only SP and HTAB separate them (RFC 9110 5.6.3)."""
+    value = headers.get("Authorization", "").strip(" \t")
+    scheme, _, token = value.replace("\t", " ").partition(" ")
+    token = token.strip(" \t")
+    if scheme.lower() != "bearer" or not token:
         return None
-    return token.strip()
+    return token
 
 
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -78,7 +84,8 @@ class EasyAuth:
         self.settings = settings
         self.validator = validator
         self.platform = platform
-        self._bypass = tuple(p.lower() for p in bypass_prefixes)
+        self._bypass = tuple(p.lower().rstrip("/") for p in bypass_prefixes)
+        self.redirects = RedirectPolicy(settings.allowed_external_redirect_urls)
 
     @classmethod
     def from_file(cls, path: Path, environ: Mapping[str, str], *,
@@ -124,13 +131,17 @@ class EasyAuth:
             built = entry.derived["principal_headers"] = principal_headers(entry.claims, entry.provider)
         return built
 
+    def _bypassed(self, lowered_path: str) -> bool:
+        """The path is a bypass prefix or below it, segment by segment (`/durabletaskX` is not `/durabletask`)."""
+        return any(lowered_path == prefix or lowered_path.startswith(prefix + "/") for prefix in self._bypass)
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not self.settings.enabled:
             return await handler(request)
         path = request.path
         lowered = path.lower()
-        if lowered.startswith(self._bypass):
+        if self._bypassed(lowered):
             return await handler(request)
         headers = strip_platform_headers(request.headers)
         if lowered.startswith(AUTH_PREFIX):
@@ -198,10 +209,29 @@ class EasyAuth:
             return rejection_response(missing_token())
         return web.json_response([auth_me_entry(entry.claims, entry.provider)])
 
+    def _redirect_target(self, request: web.Request, parameter: str) -> str | web.Response:
+        """The checked redirect parameter, "/" when absent or not allowed (as App Service, with a warning), or
+        a 400 problem when it is malformed."""
+        target = request.query.get(parameter)
+        if target is None or target == "":
+            return "/"
+        try:
+            allowed = self.redirects.check(target, scheme=request.scheme, host=request.host)
+        except MalformedRedirect as exc:
+            log.warning("refused %s on %s: %s", parameter, request.path, exc)
+            return problem(400, "bad_request", "Bad Request",
+                           f"{parameter} must be a path on this site or an allowed external redirect URL, without "
+                           f"control characters or backslashes.")
+        if not allowed:
+            log.warning("ignored %s on %s: not this site and not in allowedExternalRedirectUrls", parameter,
+                        request.path)
+            return "/"
+        return target
+
     async def login(self, request: web.Request) -> web.Response:
-        target = request.query.get("post_login_redirect_uri", "/")
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"  # only same-site redirects, never an open redirector
+        target = self._redirect_target(request, "post_login_redirect_uri")
+        if isinstance(target, web.Response):
+            return target
         raise web.HTTPFound(self.login_url(request, target))
 
     async def login_callback(self, request: web.Request) -> web.Response:
@@ -210,8 +240,8 @@ class EasyAuth:
                        "send the access token in the Authorization header.")
 
     async def logout(self, request: web.Request) -> web.Response:
-        target = request.query.get("post_logout_redirect_uri", "/")
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
+        target = self._redirect_target(request, "post_logout_redirect_uri")
+        if isinstance(target, web.Response):
+            return target
         raise web.HTTPFound(target)
 

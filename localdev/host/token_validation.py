@@ -6,10 +6,12 @@ kept; an unknown `kid` triggers one refetch, rate limited. Successful validation
 LRU keyed by the SHA-256 of the exact token string, each until min(the token's `exp`, 5 minutes after it was
 validated), with `exp` re-checked on every hit; rejections are never remembered. So a caller reusing its
 token costs a hash and a dictionary lookup, and what the middleware derives from the claims (the principal
-headers) is computed once per cached token too. Checks: RS256 signature, issuer
+headers) is computed once per cached token too. Checks: the header and payload read strictly, with the product's
+own reader (`function_app.auth.segments`: no duplicate member names, NaN/Infinity or overflowing numbers, UTF-8
+only), then RS256 signature, issuer
 (the configured v2 issuer or the tenant's v1 `https://sts.windows.net/{tid}/`), `exp`/`nbf` with a small
 leeway, audience, and the default authorization policy (allowed client applications via `azp`/`appid`,
-allowed identities via `oid`).
+allowed identities via `oid`; a present but empty `azp` never falls back to `appid`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import aiohttp
 import jwt
 from jwt import PyJWK
 
+from function_app.auth.segments import SegmentError, decode_compact
 from function_app.lru import LruTtlCache
 from localdev.host.authsettings import AuthSettings
 
@@ -125,6 +128,7 @@ class SigningKeys:
         self._max_age = max_age_seconds
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._failed_at = float("-inf")  # a failed fetch is not retried within min_refetch_seconds
         self._jwks_uri: str | None = None
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
@@ -177,10 +181,14 @@ class SigningKeys:
             age = self._age()
             if kid in self._keys and age < self._max_age:
                 return self._keys[kid]  # fetched by whoever held the lock before us
-            if age >= self._max_age or age >= self._min_refetch:
+            backing_off = time.monotonic() - self._failed_at < self._min_refetch
+            if backing_off and kid not in self._keys:
+                raise KeysUnavailable("signing keys unavailable (the last fetch failed moments ago)")
+            if not backing_off and (age >= self._max_age or age >= self._min_refetch):
                 try:
                     await self._fetch()
                 except KeysUnavailable:
+                    self._failed_at = time.monotonic()
                     if kid in self._keys:
                         return self._keys[kid]  # keep serving known keys while the provider is down
                     raise
@@ -217,9 +225,9 @@ class TokenValidator:
     async def _validate(self, token: str) -> dict[str, Any]:
         settings = self.settings
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise invalid_token("The bearer token is not a JWT.") from None
+            header = decode_compact(token).header
+        except SegmentError as error:
+            raise invalid_token(f"The bearer token is not a well-formed JWT: {error}.") from None
         if header.get("alg") != "RS256":
             raise invalid_token("The token is not signed with RS256.")
         kid = header.get("kid")
@@ -259,7 +267,7 @@ class TokenValidator:
             if claims.get("tid") not in (None, settings.tenant_id):
                 raise invalid_token("The token's tenant does not match its issuer.")
         if settings.allowed_applications:
-            client = claims.get("azp") or claims.get("appid")
+            client = claims["azp"] if "azp" in claims else claims.get("appid")
             if client not in settings.allowed_applications:
                 raise forbidden("The client application that requested this token is not allowed.")
         if settings.allowed_identities and claims.get("oid") not in settings.allowed_identities:

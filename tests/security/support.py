@@ -114,6 +114,12 @@ def rsa_token(key: rsa.RSAPrivateKey, header: Mapping[str, Any], claims: Mapping
     return signing_input.decode() + "." + b64url(key.sign(signing_input, pad, digest))
 
 
+def rsa_token_raw(key: rsa.RSAPrivateKey, header: bytes, payload: bytes) -> str:
+    """RS256 over exact header and payload bytes: duplicate members, NaN, UTF-16, whatever a test needs."""
+    signing_input = f"{b64url(header)}.{b64url(payload)}".encode()
+    return signing_input.decode() + "." + b64url(key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256()))
+
+
 def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
     numbers = key.public_key().public_numbers()
 

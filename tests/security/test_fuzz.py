@@ -5,6 +5,10 @@
 - validator: structured JWTs (any `alg`, `kid`, extra JOSE headers, mutated claims, real / foreign / HMAC /
   missing signatures) and raw strings. It either refuses with a 401/403 problem, or accepts, and then an
   independent PyJWT check with the real key, RS256 and the exact issuer/audience/scope rules must agree.
+- strict JSON: correctly signed tokens whose header or payload text names a member twice (at any depth) or
+  holds `NaN`, `Infinity` or a number a double cannot hold are always refused with `invalid_token`.
+- separators: an `Authorization` value whose scheme and token are separated by anything but SP/HTAB (NBSP,
+  U+2028, the information separators, other Unicode spaces) never yields a token.
 - HTTP: random headers, methods and routes against the real app in the local host (App Service
   authentication on and off): never a 5xx, every error is problem+json.
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -34,10 +39,11 @@ from function_app.errors import ApiError, HeaderTooLarge, InsufficientScope, Inv
 from function_app.settings import load_settings
 from tests.fixtures.host import HostHandle, emulator_app_env, start_host
 from tests.security.support import (MIRA, USER_HEADER, assemble, b64url, foreign_key, hmac_token, public_jwk,
-                                    rsa_token, session, user_token)
+                                    rsa_token, rsa_token_raw, session, user_token)
 
 SCALE = float(os.environ.get("SECURITY_FUZZ_SCALE", "1"))
-EXAMPLES = {"extractor": int(150 * SCALE), "validator": int(150 * SCALE), "http": int(60 * SCALE)}
+EXAMPLES = {"extractor": int(150 * SCALE), "validator": int(150 * SCALE), "strict": int(100 * SCALE),
+            "http": int(60 * SCALE)}
 COUNTS = {name: 0 for name in EXAMPLES}
 OUTCOMES: dict[str, dict[str, int]] = {name: {} for name in EXAMPLES}
 
@@ -74,7 +80,11 @@ token_like = st.one_of(
     st.builds(lambda header, claims: f"{b64url(header)}.{b64url(claims)}.", st.binary(max_size=60),
               st.binary(max_size=60)),
 )
-SCHEMES = ["Bearer ", "bearer ", "BEARER ", "Bearer  ", " Bearer ", "Basic ", "Digest ", "Token ", "", "Bearer\t"]
+# Only SP and HTAB separate a scheme from its credentials (RFC 9110 5.6.3); the rest look alike to str.split().
+NOT_SEPARATORS = ["\u00a0", "\u2028", "\u2029", "\u3000", "\u2003", "\u0085", "\x1c", "\x1d", "\x1e", "\x1f",
+                  "\x0b", "\x0c", "\n", "\r"]
+SCHEMES = ["Bearer ", "bearer ", "BEARER ", "Bearer  ", " Bearer ", "Basic ", "Digest ", "Token ", "", "Bearer\t",
+           *[f"Bearer{c}" for c in NOT_SEPARATORS], *[f"Bearer {c}" for c in NOT_SEPARATORS]]
 header_values = st.one_of(
     st.builds(lambda scheme, token: scheme + token, st.sampled_from(SCHEMES), token_like),
     st.text(max_size=200),
@@ -100,6 +110,10 @@ def test_extractor_gives_one_token_or_a_problem(headers: dict[str, str]) -> None
         return
     _count("extractor", "token")
     assert isinstance(found, ExtractedToken)
+    raw = (headers.get(found.header_name) or headers.get(found.header_name.lower()) or "").strip(" \t")
+    scheme, found_token = raw[:-len(found.token)], raw[-len(found.token):]
+    assert found_token == found.token
+    assert scheme == "" or re.fullmatch(r"(?i)bearer[ \t]+", scheme), repr(scheme)  # only SP/HTAB separate
     assert found.header_name in header_precedence(USER_HEADER)
     assert found.token and " " not in found.token and "," not in found.token
     assert found.token in (headers.get(found.header_name) or headers.get(found.header_name.lower()) or "")
@@ -184,8 +198,13 @@ def sign(signer: str, header: dict[str, Any], claims: dict[str, Any]) -> str:
 
 
 def _numeric_date(value: Any) -> bool:
-    """RFC 7519 NumericDate: a JSON number (PyJWT alone would also take "1700000000" or true)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """RFC 7519 NumericDate: a finite JSON number (PyJWT alone would also take "1700000000" or true)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def oracle_accepts(token: str) -> bool:
@@ -208,11 +227,15 @@ def oracle_accepts(token: str) -> bool:
             and claims["iss"] in (f"{AUTHORITY}/{tid}/v2.0", f"https://sts.windows.net/{tid}/")
             and isinstance(claims.get("oid"), str) and _is_guid(claims["oid"])
             and isinstance(scp, str) and "user_impersonation" in scp.split(" ")
-            and isinstance(claims.get("azp") or claims.get("appid"), str)
-            and (claims.get("azp") or claims.get("appid")).lower() == SPA
-            and all(_numeric_date(claims[name]) for name in ("exp", "nbf") if name in claims)
-            # `iat` is informational (not checked against the clock), so JSON null counts as absent.
-            and (claims.get("iat") is None or _numeric_date(claims["iat"])))
+            # the client is `azp` whenever the claim is present (even empty), else `appid`; a GUID either way
+            and _client(claims) == SPA
+            # RFC 7519 NumericDate for every time claim present, `iat` included (null is not a number)
+            and all(_numeric_date(claims[name]) for name in ("exp", "nbf", "iat") if name in claims))
+
+
+def _client(claims: dict[str, Any]) -> str | None:
+    value = claims["azp"] if "azp" in claims else claims.get("appid")
+    return value.lower() if isinstance(value, str) and _is_guid(value) else None
 
 
 def _is_guid(value: str) -> bool:
@@ -266,6 +289,61 @@ def test_validator_refuses_raw_strings(raw: str) -> None:
     outcome, principal = _validate(raw)
     _count("validator", f"raw:{outcome}")
     assert principal is None
+
+
+# -- strict JSON: duplicate members and non-finite numbers in signed tokens ---------------------------------
+
+def _members(value: dict[str, Any]) -> list[str]:
+    return [f"{json.dumps(k)}:{json.dumps(v, allow_nan=True)}" for k, v in value.items()]
+
+
+member_names = st.one_of(st.sampled_from(CLAIM_NAMES + ["alg", "kid", "typ", "preferred_username"]),
+                         st.text(max_size=8))
+non_finite = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e309", "1" + "0" * 320,
+                              "[1e999]", '{"x":-Infinity}'])
+
+
+@st.composite
+def strict_violations(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(where, header JSON text, payload JSON text) with one violation a strict reader must refuse."""
+    header = dict(WELL_FORMED)
+    claims = template()
+    kind = draw(st.sampled_from(["duplicate-claim", "duplicate-header", "duplicate-nested", "non-finite-claim",
+                                 "non-finite-header", "non-finite-nested"]))
+    in_header = kind.endswith("header")
+    target = header if in_header else claims
+    members = _members(target)
+    position = draw(st.integers(0, len(members)))
+    if kind.startswith("duplicate"):
+        name = draw(member_names)
+        first, second = (json.dumps(draw(claim_values), allow_nan=True) for _ in range(2))
+        if kind == "duplicate-nested":  # a new member holding an object that names `inner` twice
+            name = draw(st.text(min_size=1, max_size=6).filter(lambda n: n not in target))
+            inserted = [f'{json.dumps(name)}:{{"inner":{first},"inner":{second}}}']
+        else:
+            inserted = [f"{json.dumps(name)}:{first}", f"{json.dumps(name)}:{second}"]
+    else:
+        name = draw(member_names)
+        literal = draw(non_finite)
+        if kind == "non-finite-nested":
+            literal = f"[0,{{\"deep\":{literal}}}]"
+        members = [m for m in members if not m.startswith(json.dumps(name) + ":")]
+        position = min(position, len(members))
+        inserted = [f"{json.dumps(name)}:{literal}"]
+    text = "{" + ",".join(members[:position] + inserted + members[position:]) + "}"
+    if in_header:
+        return kind, text, json.dumps(claims)
+    return kind, json.dumps(header), text
+
+
+@fuzz_settings("strict")
+@given(case=strict_violations())
+def test_validator_refuses_duplicate_members_and_non_finite_numbers(case: tuple[str, str, str]) -> None:
+    kind, header_text, payload_text = case
+    token = rsa_token_raw(KEYS.private, header_text.encode(), payload_text.encode())
+    outcome, principal = _validate(token)
+    _count("strict", f"{kind}:{outcome}")
+    assert principal is None and outcome == "invalid_token", (kind, header_text, payload_text)
 
 
 # -- HTTP layer ---------------------------------------------------------------------------------------

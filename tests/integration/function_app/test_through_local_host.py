@@ -1,7 +1,9 @@
 """The product app served by the local Functions host (App Service auth emulation on), over real HTTP."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -52,3 +54,29 @@ def test_errors_are_problem_json_through_the_host(emulator: Any, product_host: H
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["code"] == "interaction_required"
     assert 'error="insufficient_claims"' in response.headers["WWW-Authenticate"]
+
+
+def test_a_burst_of_anonymous_diagnostics_calls_makes_at_most_two_fetches_of_each_kind(
+        fresh_emulator: Any, host_factory: Callable[..., HostHandle], tmp_path: Path) -> None:
+    """`/api/diagnostics` is excluded from App Service authentication: 50 anonymous calls at once must not turn
+    into 50 key refreshes and 50 Graph probes (function_app/diagnostics.py)."""
+    host = host_factory(env=emulator_app_env(fresh_emulator) | {"DIAGNOSTICS_ENABLED": "true"},
+                        auth_settings=AUTH_SETTINGS, state_dir=tmp_path / "durable")
+    before = fresh_emulator.metrics()
+
+    def one(_: int) -> requests.Response:
+        own = requests.Session()
+        own.trust_env = False
+        try:
+            return own.get(host.api("diagnostics"), timeout=30)
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        responses = list(pool.map(one, range(50)))
+    assert [r.status_code for r in responses] == [200] * 50
+    assert all(r.json()["jwks"]["reachable"] and r.json()["graph"]["reachable"] for r in responses)
+    after = fresh_emulator.metrics()
+    assert after["discovery"] - before["discovery"] <= 2
+    assert after["jwks"] - before["jwks"] <= 2
+    assert sum(after["graph"].values()) - sum(before["graph"].values()) <= 2

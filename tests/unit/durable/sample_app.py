@@ -127,3 +127,7 @@ def race(context: df.DurableOrchestrationContext):
         timeout.cancel()
         return {"winner": "activity", "value": work.result, "id": str(context.new_uuid())}
     return {"winner": "timer"}
+
+
+# Indexed once per process: azure-functions refuses to index the same app twice, and several test modules use it.
+FUNCTIONS = app.get_functions()

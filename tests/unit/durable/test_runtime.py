@@ -12,7 +12,7 @@ import pytest
 from tests.unit.durable import sample_app
 from tests.unit.durable.harness import fresh_sdk_http_session, running_runtime, wait_for_finish  # noqa: F401
 
-FUNCTIONS = sample_app.app.get_functions()
+FUNCTIONS = sample_app.FUNCTIONS
 
 
 def run(coro):

@@ -55,7 +55,8 @@ def test_retry_after_is_always_present_and_sane(error, status: int, retry_after:
     assert response.status_code == status and response.headers["Retry-After"] == retry_after
 
 
-@pytest.mark.parametrize("value", ["", "nope", "3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Evil: 1", "1" * 200])
+@pytest.mark.parametrize("value", ["", "no pe", "a=b", "<script>", "id\u2028x", "3f2504e0-4f89-41d3-9a0c-0305e82c3301\n",
+                                   "3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Evil: 1", "1" * 200])
 def test_correlation_id_rejects_garbage(value: str) -> None:
     cid = begin_request({"x-correlation-id": value})
     assert cid != value and len(cid) == 36

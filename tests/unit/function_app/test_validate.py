@@ -269,11 +269,12 @@ def test_cold_cache_fetch_failure_is_identity_unavailable() -> None:
 
 
 def test_expired_keys_keep_working_while_the_provider_is_down() -> None:
+    """Past the 24 h refresh but inside the last-known-good lifetime (25 h after the last successful fetch)."""
     fetcher, clock = FakeFetcher(), Clock()
     validator = make_validator(fetcher, clock, results=ValidatedTokens(max_entries=0))  # every call reaches JWKS
     validator.validate(mint(), "Authorization")
     fetcher.down = True
-    clock.now += 25 * 3600
+    clock.now += 24.5 * 3600
     validator.validate(mint(), "Authorization")
     calls = fetcher.calls.copy()
     validator.validate(mint(), "Authorization")  # the failed refresh is not retried on every request
