@@ -21,7 +21,7 @@ HOST_CODES = {
     "bad_request": 400, "not_found": 404, "method_not_allowed": 405, "request_too_large": 413,
     "uri_too_long": 414, "header_too_large": 431, "internal_error": 500, "function_timeout": 500,
     "not_implemented": 501, "missing_token": 401, "invalid_token": 401, "token_expired": 401,
-    "identity_unavailable": 503, "backend_unavailable": 502,
+    "identity_unavailable": 503, "backend_unavailable": 502, "conflict": 409,
 }
 
 
