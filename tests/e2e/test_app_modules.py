@@ -73,25 +73,25 @@ def test_status_urls_stay_on_this_origin(modules):
 
 
 def test_the_token_goes_in_authorization_too_only_when_the_config_says_so(spa):
+    """/api/config's `sendsAuthorization` reaches the page's API client: the token goes in X-User-Authorization
+    only (what a Static Web App's linked backend needs) unless the setting says otherwise."""
     spa.open()
     script = """async () => {
         const config = await import('/js/config.js');
         const api = await import('/js/api.js');
         const seen = [];
-        const answer = () => new Response('{}', {status: 200, headers: {'Content-Type': 'application/json'}});
-        const realFetch = window.fetch;
-        const settings = (extra) => async () => new Response(JSON.stringify({clientId: 'c', authority: 'https://a/t',
-            apiScope: 's', ...extra}), {status: 200, headers: {'Content-Type': 'application/json'}});
-        window.fetch = async (url, init) => {
+        const settings = (extra) => async () => new Response(JSON.stringify({clientId: 'c',
+            authority: 'https://login.microsoftonline.com/t', apiScope: 's', ...extra}),
+            {status: 200, headers: {'Content-Type': 'application/json'}});
+        const fetch = async (url, init) => {
             seen.push(Object.fromEntries(new Headers(init.headers)));
-            return answer();
+            return new Response('{}', {status: 200, headers: {'Content-Type': 'application/json'}});
         };
-        try {
-            for (const extra of [{}, {sendsAuthorization: true}, {sendsAuthorization: false}]) {
-                await config.loadConfig(settings(extra));
-                await new api.ApiClient(async () => 'tok').json('/api/x');
-            }
-        } finally { window.fetch = realFetch; }
+        for (const extra of [{}, {sendsAuthorization: true}, {sendsAuthorization: false}]) {
+            const loaded = await config.loadConfig({fetch: settings(extra)});
+            await new api.ApiClient(async () => 'tok', loaded.userTokenHeader,
+                                    {fetch, sendsAuthorization: loaded.sendsAuthorization}).json('/api/x');
+        }
         return seen;
     }"""
     default, asked, declined = spa.page.evaluate(script)
