@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localdev.children import ChildStartError, start_ready_child, stop_child
+from localdev.processes import StackError, start_ready_child, stop_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def start_json_child(name: str, args: list[str], env: dict[str, str], log_dir: P
     try:
         process, info = start_ready_child([sys.executable, *args], log_path=log_path, env=env, cwd=cwd,
                                           timeout=timeout, name=name)
-    except ChildStartError as exc:
+    except StackError as exc:
         raise StartError(str(exc)) from None
     return Child(name, process, info, log_path)
 

@@ -2,7 +2,8 @@
 
 `spawn` starts a child (optionally under `guard`, which takes the child's whole process group down with it),
 `wait_first_line` waits for a `localdev` child's JSON ready line, `wait_http` polls a URL until it answers,
-and `Child.stop` signals the whole group. On Linux each child also gets SIGTERM from the kernel when the
+and `Child.stop` signals the whole group. `start_ready_child` and `stop_child` are the same for the test
+fixtures and the benchmarks, which keep the `Popen`: one way to start a stand-in and stop it, for everyone. On Linux each child also gets SIGTERM from the kernel when the
 process that started it dies (parent-death signal), so nothing outlives a killed `python -m localdev run`.
 """
 from __future__ import annotations
@@ -115,16 +116,17 @@ def guard(command: Sequence[str]) -> int:
 
 
 def spawn(name: str, command: Sequence[str], *, env: Mapping[str, str], log_dir: Path,
-          capture_first_line: bool = False, echo: bool = False, guarded: bool = False) -> Child:
+          capture_first_line: bool = False, echo: bool = False, guarded: bool = False,
+          log_name: str | None = None, cwd: Path | str | None = None) -> Child:
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}.log"
+    log_path = log_dir / (log_name or f"{name}.log")
     if guarded:
         command = [sys.executable, "-m", "localdev.processes", "guard", *command]
     log_path.write_bytes(b"")
     # Append mode: with capture_first_line the child writes stderr straight into the same file.
     log_file = open(log_path, "ab")
     process = subprocess.Popen(
-        list(command), cwd=str(REPO_ROOT), env=dict(env), stdin=subprocess.DEVNULL,
+        list(command), cwd=str(cwd or REPO_ROOT), env=dict(env), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT if not capture_first_line else log_file,
         preexec_fn=_child_setup,
     )
@@ -163,6 +165,48 @@ def wait_first_line(child: Child, timeout: float) -> dict[str, Any]:
         return json.loads(child.line)
     except ValueError as exc:
         raise StackError(f"{child.name} printed {child.line!r} instead of its JSON ready line") from exc
+
+
+def start_ready_child(command: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,
+                      cwd: Path | str | None = None, timeout: float = 60.0,
+                      name: str = "child") -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Run a `python -m localdev ...` child and return it with the JSON object it printed when ready; its other
+    output goes to `log_path`. One that exits or stays silent for `timeout` seconds is stopped and reported
+    (`StackError`) with its log."""
+    child = spawn(name, command, env=os.environ if env is None else env, log_dir=Path(log_path).parent,
+                  capture_first_line=True, log_name=Path(log_path).name, cwd=cwd)
+    try:
+        return child.process, wait_first_line(child, timeout)
+    except StackError:
+        child.stop(timeout=5.0)
+        raise
+
+
+def stop_child(process: subprocess.Popen[Any], timeout: float = 15.0) -> int | None:
+    """SIGTERM (a graceful shutdown), SIGKILL to what is left; the exit code. A child `spawn` started leads its
+    own process group and the whole group is signalled; any other child, itself."""
+    try:
+        leads_group = os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:
+        leads_group = False
+    if leads_group:
+        Child(name="child", process=process, log_path=Path(os.devnull)).stop(timeout)
+    elif process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    return process.returncode
+
+
+def python_env(repo_root: Path = REPO_ROOT, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child that must import this checkout's packages whatever its working folder."""
+    env = dict(os.environ if base is None else base)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo_root), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def wait_http(child: Child, url: str, timeout: float, *, ok: Callable[[int], bool] = lambda s: s < 500) -> None:

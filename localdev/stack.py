@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from localdev import azurite, core_tools, redis_cache
+from localdev import settings as local
 from localdev.linked_backend.keys import JWKS_ENV, PlatformKey, PlatformKeyError
 from localdev.processes import Child, StackError, free_port, port_in_use, spawn, wait_first_line, wait_http
 
-__all__ = ["Stack", "StackError", "StackInfo", "StackOptions", "free_port", "main"]
+__all__ = ["Stack", "StackError", "StackInfo", "StackOptions", "free_port"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = REPO_ROOT / "static_frontend"
@@ -38,11 +39,9 @@ SWA_BIN = REPO_ROOT / "node_modules" / ".bin" / "swa"
 VENDOR_FILES = ("msal-browser.min.js", "msal-redirect-bridge.min.js")
 
 DEFAULTS = {"entra_port": 9443, "graph_port": 9444, "api_port": 7071, "swa_port": 4280, "linked_backend_port": 0}
-ENV_PORTS = {"entra_port": "LOCALDEV_ENTRA_PORT", "graph_port": "LOCALDEV_GRAPH_PORT",
-             "api_port": "LOCALDEV_API_PORT", "swa_port": "LOCALDEV_SWA_PORT",
-             "linked_backend_port": "LOCALDEV_LINKED_BACKEND_PORT"}
+ENV_PORTS = local.PORTS
 FUNCTIONS_CHOICES = ("local", "core-tools")
-FUNCTIONS_ENV = "LOCALDEV_FUNCTIONS"
+FUNCTIONS_ENV = local.FUNCTIONS
 LOCAL_HOST_RUNTIME = "localdev host"
 
 
@@ -207,7 +206,7 @@ class Stack:
             "SPA_CLIENT_ID": spa["client_id"],
             "CLIENT_SECRET": api.get("client_secret") or "",
             "PYTHON_SCRIPT_FILE_NAME": "main.py",
-            "DIAGNOSTICS_ENABLED": os.environ.get("DIAGNOSTICS_ENABLED", "true"),
+            "DIAGNOSTICS_ENABLED": os.environ.get("DIAGNOSTICS_ENABLED", local.LOCAL_DIAGNOSTICS_DEFAULT),
             # App Service authentication's azureStaticWebApps provider: this site, this hop's key.
             "SWA_CLIENT_ID": site_host,
             JWKS_ENV: str(key.jwks_path),
@@ -314,9 +313,3 @@ def fetch_json(url: str, ca_bundle: str, timeout: float = 10.0) -> dict[str, Any
     context = ssl.create_default_context(cafile=ca_bundle)
     with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
         return json.loads(response.read().decode("utf-8"))
-
-
-def main(argv: Sequence[str]) -> int:
-    from localdev.stack_cli import main as run  # the command line lives on its own
-
-    return run(argv)

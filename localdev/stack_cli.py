@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
+from localdev.settings import local_settings
 from localdev.processes import StackError
 from localdev.stack import DEFAULTS, ENV_PORTS, FUNCTIONS_CHOICES, FUNCTIONS_ENV, REPO_ROOT, Stack, StackOptions
 from localdev.stack import __doc__ as STACK_DOC
@@ -16,13 +17,12 @@ from localdev.stack_report import SEED_FILE, banner
 
 
 def _port_default(key: str) -> int:
-    value = os.environ.get(ENV_PORTS[key])
-    return int(value) if value else DEFAULTS[key]
+    value = local_settings().ports[key]
+    return value if value is not None else DEFAULTS[key]
 
 
 def _functions_default() -> str:
-    value = os.environ.get(FUNCTIONS_ENV, "").strip()
-    return value or "local"  # argparse refuses a value outside FUNCTIONS_CHOICES only when given on the line
+    return local_settings().functions  # argparse refuses a value outside FUNCTIONS_CHOICES only when given on the line
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

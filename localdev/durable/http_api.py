@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from dateutil.parser import isoparse
 
+from .contract import WEBHOOK_PREFIX, InstanceExists
+
 if TYPE_CHECKING:
     from .runtime import DurableRuntime
 
 
 def build_routes(runtime: "DurableRuntime") -> list[web.RouteDef]:
-    from .runtime import WEBHOOK_PREFIX, InstanceExists
-
     prefix = WEBHOOK_PREFIX
 
     async def start(request: web.Request) -> web.Response:

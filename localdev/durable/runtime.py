@@ -26,12 +26,13 @@ from function_app.redaction import redact  # the product's rules, so history is 
 
 from . import events
 from .engine import ActivityWork, Engine, TimerWork, Work
+from .contract import WEBHOOK_PREFIX, InstanceExists
 from .functions import FunctionRegistry
+from .http_api import build_routes
 from .store import Instance, Store
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 
 
 @dataclass(frozen=True)
@@ -237,8 +238,6 @@ class DurableRuntime:
     # -- host integration ------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
-        from .http_api import build_routes
-
         return build_routes(self)
 
     @property
@@ -284,10 +283,6 @@ class DurableRuntime:
             "maxGrpcMessageSizeInBytes": 0,
             "grpcHttpClientTimeout": "00:01:40",
         })
-
-
-class InstanceExists(Exception):
-    pass
 
 
 def _loads(value: str | None) -> Any:

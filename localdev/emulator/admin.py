@@ -10,12 +10,12 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from .faults import FaultSpecError, parse_fault
-from .federated import TOKEN_EXCHANGE_AUDIENCE
-from .managed_identity import IDENTITY_HEADER, IDENTITY_PATH, IdentityEndpoint, identity_claims
-from .state import EmulatorState
-from .tenant import Resource
-from .tokens import TokenIssuer
+from localdev.emulator.faults import FaultSpecError, parse_fault
+from localdev.emulator.entra.federated import TOKEN_EXCHANGE_AUDIENCE
+from localdev.emulator.entra.managed_identity import IDENTITY_HEADER, IDENTITY_PATH, IdentityEndpoint, identity_claims
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import Resource
+from localdev.emulator.entra.tokens import TokenIssuer
 
 ADMIN_CALLS = {
     "GET /_emulator/config": "tenant, URLs, CA bundle, users, apps (with local credentials), managed identities",

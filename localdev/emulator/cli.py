@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from .server import serve
+from localdev.emulator.server import serve
 
 
 def _lifetime(value: str) -> tuple[int, int]:

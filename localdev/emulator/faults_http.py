@@ -6,9 +6,9 @@ import asyncio
 
 from aiohttp import web
 
-from .errors import CATALOG, OAuthError
-from .faults import Fault
-from .state import EmulatorState
+from localdev.emulator.entra.errors import CATALOG, OAuthError
+from localdev.emulator.faults import Fault
+from localdev.emulator.state import EmulatorState
 
 TRANSIENT = 90033
 

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from localdev.ca import ensure_certs
 
-from .app import build_entra_app
-from .state import EmulatorState
-from .tenant import load_tenant
+from localdev.emulator.entra.app import build_entra_app
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import load_tenant
 
 HOST = "127.0.0.1"
 
@@ -38,7 +38,7 @@ def _ssl_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 
 def _graph_app(state: EmulatorState) -> web.Application:
-    from .graph import build_graph_app
+    from localdev.emulator.graph.service import build_graph_app
     return build_graph_app(state)
 
 

@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from localdev.ca import cert_pem, key_pem, locked, new_key, self_signed, write_atomic
 
-from .consent import ConsentStore
-from .faults import FaultBook
-from .grants import AuthCode, Interaction, RefreshGrant, Session, Store
-from .keys import KeyRing, b64url, load_or_create_key
-from .metrics import Metrics
-from .revocation import Revocations
-from .tenant import GRAPH_APP_ID, GRAPH_RESOURCE, App, Tenant
+from localdev.emulator.entra.consent import ConsentStore
+from localdev.emulator.faults import FaultBook
+from localdev.emulator.entra.grants import AuthCode, Interaction, RefreshGrant, Session, Store
+from localdev.emulator.entra.keys import KeyRing, b64url, load_or_create_key
+from localdev.emulator.metrics import Metrics
+from localdev.emulator.entra.revocation import Revocations
+from localdev.emulator.tenant import GRAPH_APP_ID, GRAPH_RESOURCE, App, Tenant
 
 
 @dataclass(frozen=True)

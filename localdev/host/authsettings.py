@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+from function_app.errors import Misconfigured
+from function_app.settings import load_settings
+
 LOCAL_SWA_CLIENT_ID = "localhost:4280"  # the SWA CLI on its default port
 ACTIONS = ("RedirectToLoginPage", "AllowAnonymous", "Return401", "Return403")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -27,15 +29,17 @@ class AuthSettingsError(ValueError):
 
 
 def placeholder_values(environ: Mapping[str, str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name in ("API_CLIENT_ID", "SPA_CLIENT_ID"):
-        if environ.get(name):
-            values[name] = environ[name]
-    tenant = environ.get("TENANT_ID")
-    if tenant:
-        authority_host = (environ.get("AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")
-        values["ISSUER"] = f"{authority_host}/{tenant}/v2.0"
-    values["SWA_CLIENT_ID"] = environ.get("SWA_CLIENT_ID") or LOCAL_SWA_CLIENT_ID
+    """The placeholders' values, from the product's own settings (as read by `function_app.settings`): the auth
+    settings describe the same app registrations, so they must not read those settings a second way. With
+    broken product settings none is known, and `substitute` names the placeholders left without a value."""
+    values: dict[str, str] = {"SWA_CLIENT_ID": environ.get("SWA_CLIENT_ID") or LOCAL_SWA_CLIENT_ID}
+    try:
+        settings = load_settings(environ)
+    except Misconfigured:
+        return values
+    values.update({"API_CLIENT_ID": settings.api_client_id, "ISSUER": f"{settings.authority}/v2.0"})
+    if settings.spa_client_id:
+        values["SPA_CLIENT_ID"] = settings.spa_client_id
     return values
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from localdev import settings as local
 from localdev.host.app_loader import AppLoadError, LoadedApp, load_app
 from localdev.host.durable_wiring import DurableHook, create_durable_hook
 from localdev.host.http_front import HostRunner
@@ -39,7 +40,7 @@ from localdev.host.settings import (HostConfig, LocalHostSection, SettingsError,
 
 log = logging.getLogger("localdev.host")
 
-EASYAUTH_SWITCH = "LOCALDEV_EASYAUTH"
+EASYAUTH_SWITCH = local.EASYAUTH
 DEFAULT_PORT = 7071
 DEFAULT_AUTH_SETTINGS = Path("infra/auth/authsettings.json")
 
@@ -62,8 +63,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def auth_enabled(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> bool:
-    switch = environ.get(EASYAUTH_SWITCH, "").strip().lower()
-    return not args.no_auth and switch not in ("off", "0", "false", "no", "disabled")
+    return not args.no_auth and local.local_settings(environ).easyauth_on
 
 
 def _describe(loaded: LoadedApp, routes: FunctionRoutes, base_url: str) -> list[dict[str, Any]]:
@@ -103,7 +103,7 @@ async def serve(args: argparse.Namespace) -> int:
         log.info("settings from %s", settings_file)
     host_section = LocalHostSection.read(settings_file)
     # The local host turns diagnostics on unless the environment says otherwise (off by default in Azure).
-    os.environ.setdefault("DIAGNOSTICS_ENABLED", "true")
+    os.environ.setdefault("DIAGNOSTICS_ENABLED", local.LOCAL_DIAGNOSTICS_DEFAULT)
     host_config = HostConfig.load(app_root)
     loaded = load_app(app_root)
 
@@ -213,7 +213,7 @@ async def _warm_up(loaded: LoadedApp, timeout: float | None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=os.environ.get("LOCALDEV_LOG_LEVEL", "INFO"), stream=sys.stderr,
+    logging.basicConfig(level=local.local_settings().log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:

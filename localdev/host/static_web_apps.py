@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import jwt
 from jwt import PyJWK
 
+from localdev.settings import local_settings
 from localdev.host.authsettings import AuthSettings
 from localdev.host.principal import STATIC_WEB_APPS_AUTH_TYPE
 from localdev.host.token_validation import LEEWAY_SECONDS, Rejection, Validated, ValidatedTokens, invalid_token
@@ -96,7 +97,7 @@ class PlatformTokenValidator:
 
     @classmethod
     def from_environment(cls, settings: AuthSettings, environ: Mapping[str, str]) -> "PlatformTokenValidator":
-        path = Path(environ.get(JWKS_ENV) or DEFAULT_JWKS)
+        path = local_settings(environ).swa_platform_keys or DEFAULT_JWKS
         return cls(settings.swa_client_id, site_audiences(environ), PlatformKeys(path.resolve()))
 
     def handles(self, token: str) -> bool:

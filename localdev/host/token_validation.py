@@ -29,7 +29,11 @@ import jwt
 from jwt import PyJWK
 
 from function_app.auth.segments import SegmentError, decode_compact
+from function_app.errors import Misconfigured
+from function_app.http_sessions import client_tls_context
 from function_app.lru import LruTtlCache
+from function_app.settings import load_settings
+from localdev.settings import local_settings
 from localdev.host.authsettings import AuthSettings
 
 log = logging.getLogger("localdev.host.easyauth")
@@ -112,9 +116,13 @@ class KeysUnavailable(Exception):
 
 
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
-    """Trust CA_BUNDLE (the local CA) when set, else the system store."""
-    bundle = environ.get("CA_BUNDLE")
-    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+    """The product's trust store (CA_BUNDLE, the local CA, as `function_app.settings` resolves it), else the default
+    one: the stand-in for App Service trusts what the app's own settings say, read the app's way."""
+    try:
+        bundle = load_settings(environ).ca_bundle
+    except Misconfigured:
+        bundle = None
+    return client_tls_context(bundle)
 
 
 class SigningKeys:
@@ -202,7 +210,7 @@ class TokenValidator:
                  keys: SigningKeys | None = None, cache: ValidatedTokens | None = None) -> None:
         env = os.environ if environ is None else environ
         self.settings = settings
-        refetch = float(env.get("LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS", "2"))
+        refetch = local_settings(env).easyauth_jwks_refetch_seconds
         self.keys = keys or SigningKeys(settings.issuer, ssl_context(env), min_refetch_seconds=refetch)
         self.cache = cache if cache is not None else ValidatedTokens()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from localdev.settings import local_settings
 from localdev.host.http_front import HostRunner
 from localdev.linked_backend.keys import PlatformKey, PlatformKeyError
 from localdev.linked_backend.proxy import LinkedBackendProxy
@@ -72,7 +73,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=os.environ.get("LOCALDEV_LOG_LEVEL", "INFO"), stream=sys.stderr,
+    logging.basicConfig(level=local_settings().log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:

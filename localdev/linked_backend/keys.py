@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from localdev.ca import key_pem, locked, new_key, write_atomic
+from localdev.settings import SWA_PLATFORM_KEYS
 
 KEY_DIR = "linked-backend"
 PRIVATE_KEY_FILE = "platform-key.pem"
 JWKS_FILE = "platform-jwks.json"
-JWKS_ENV = "LOCALDEV_SWA_PLATFORM_KEYS"
+JWKS_ENV = SWA_PLATFORM_KEYS
 
 
 class PlatformKeyError(RuntimeError):

@@ -16,7 +16,7 @@ def test_the_page_recovers_from_a_revoked_session(spa, local_stack):
     profile = spa.get_profile()
     profile.get_by_text(UPN).first.wait_for()
 
-    local_stack.admin.post("/_emulator/revoke", {"user": UPN})
+    local_stack.admin.revoke(UPN)
     spa.button("Get user's profile").click()
     # The API answers 401 interaction_required with Graph's claims: the page takes them to the identity provider,
     # which asks for the account again because the session it had was revoked.

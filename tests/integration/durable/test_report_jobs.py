@@ -180,7 +180,7 @@ def test_sessions_revoked_mid_job_end_it_with_interaction_required(report_host: 
     token = user_token(fresh_emulator, PRIYA)
     fresh_emulator.fault(endpoint="graph", latency_ms=400, count=None)  # the job is still running when...
     job = start_job(report_host, token)
-    fresh_emulator.admin("POST", "/_emulator/revoke", {"user": PRIYA})  # ...the sessions are revoked
+    fresh_emulator.revoke(PRIYA)  # ...the sessions are revoked
     final = poll(report_host, job["statusUrl"], token)
     assert final["runtimeStatus"] == "Failed", final
     assert final["error"]["code"] == "interaction_required"

@@ -26,7 +26,7 @@ def test_graph_tokens_obtained_by_the_api_are_cae_tokens(backend: Any) -> None:
 def test_revoked_sessions_challenge_the_cached_token_and_a_new_token_recovers(backend: Any) -> None:
     old = user_token(backend)
     assert call("get-profile", as_user(old)).status_code == 200
-    revoked = backend.admin("POST", "/_emulator/revoke", {"user": MIRA})
+    revoked = backend.revoke(MIRA)
 
     response = call("get-profile", as_user(old))
     body = problem(response, 401, "interaction_required")

@@ -6,10 +6,13 @@ without depending on the full Entra emulator; the emulator-based tests cover the
 from __future__ import annotations
 
 import asyncio
+import ssl
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -17,10 +20,13 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from localdev.ca import ensure_certs
+
 TENANT_ID = "7d1f4f0e-5a8c-4b59-9a51-0b3c6c2b1f11"
 API_CLIENT_ID = "0c6c5d4e-2f2b-4a53-9f3e-1f7d6b2a9c01"
 SPA_CLIENT_ID = "5b0e8a73-3c1d-4e6a-8f0b-7a2d9c4e1b22"
 USER_OID = "9a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d"
+CERTS = ensure_certs(Path(tempfile.gettempdir()) / "localdev-test-issuer")
 
 
 def _new_key() -> tuple[str, Any]:
@@ -42,7 +48,8 @@ class LocalIssuer:
 
     @property
     def authority_host(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # HTTPS with a local CA of the tests' own, as the product's settings require of an authority.
+        return f"https://127.0.0.1:{self.port}"
 
     @property
     def issuer(self) -> str:
@@ -50,7 +57,7 @@ class LocalIssuer:
 
     def env(self) -> dict[str, str]:
         """App settings that point the host's authentication at this issuer."""
-        return {"AUTHORITY_HOST": self.authority_host, "TENANT_ID": self.tenant_id,
+        return {"AUTHORITY_HOST": self.authority_host, "TENANT_ID": self.tenant_id, "CA_BUNDLE": str(CERTS.ca),
                 "API_CLIENT_ID": API_CLIENT_ID, "SPA_CLIENT_ID": SPA_CLIENT_ID}
 
     def rotate(self) -> None:
@@ -110,7 +117,9 @@ class LocalIssuer:
             app.router.add_get(f"/{self.tenant_id}/discovery/v2.0/keys", self._jwks)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(CERTS.server_cert, CERTS.server_key)
+            site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=context)
             loop.run_until_complete(site.start())
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             ready.set()

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from localdev.emulator.claims_request import NO_CLAIMS, parse_claims, parse_claims_lenient
-from localdev.emulator.errors import OAuthError
-from localdev.emulator.revocation import Revocations
+from localdev.emulator.entra.claims_request import NO_CLAIMS, parse_claims, parse_claims_lenient
+from localdev.emulator.entra.errors import OAuthError
+from localdev.emulator.entra.revocation import Revocations
 
 
 def test_msal_capabilities_merged_into_a_challenge() -> None:

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from localdev.emulator.graph import build_graph_app
+from localdev.emulator.graph.service import build_graph_app
 from tests.unit.emulator.test_graph_support import FakeFault, FakeState, user
 
 pytestmark = pytest.mark.asyncio

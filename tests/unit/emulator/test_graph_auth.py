@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from localdev.emulator.graph_auth import LEEWAY_SECONDS, TokenVerifier
-from localdev.emulator.graph_errors import GraphError
-from localdev.emulator.graph_permissions import READ_MEMBERSHIPS, READ_SELF, READ_USERS
+from localdev.emulator.graph.auth import LEEWAY_SECONDS, TokenVerifier
+from localdev.emulator.graph.errors import GraphError
+from localdev.emulator.graph.permissions import READ_MEMBERSHIPS, READ_SELF, READ_USERS
 from tests.unit.emulator.test_graph_support import TENANT_ID, FakeState, Keys, user
 
 
@@ -153,7 +153,7 @@ def test_newly_published_key_is_picked_up_at_once(state: FakeState, verifier: To
 
 
 def test_token_cache_is_bounded(state: FakeState, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch) -> None:
-    from localdev.emulator import graph_auth
+    from localdev.emulator.graph import auth as graph_auth
 
     monkeypatch.setattr(graph_auth, "_MAX_CACHED_TOKENS", 3)
     tokens = ["Bearer " + state.token(name) for name in ("mira", "sam", "lena", "tomas", "priya")]

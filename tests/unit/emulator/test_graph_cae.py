@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from localdev.emulator.graph_auth import TokenVerifier
-from localdev.emulator.graph_errors import CAE_REVOKED_MESSAGE, GraphError
+from localdev.emulator.graph.auth import TokenVerifier
+from localdev.emulator.graph.errors import CAE_REVOKED_MESSAGE, GraphError
 from tests.unit.emulator.test_graph_support import TENANT_ID, FakeState, user
 
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from localdev.emulator import graph_directory as directory
-from localdev.emulator.graph_errors import GraphError
+from localdev.emulator.graph import directory
+from localdev.emulator.graph.errors import GraphError
 from tests.unit.emulator.test_graph_support import FakeTenant, user
 
 

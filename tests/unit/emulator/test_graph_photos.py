@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from localdev.emulator import photos
-from localdev.emulator.photos import PHOTO_SIZE, PhotoStore, background, initials, render
+from localdev.emulator.graph import photos
+from localdev.emulator.graph.photos import PHOTO_SIZE, PhotoStore, background, initials, render
 from tests.unit.emulator.test_graph_support import SEED, user
 
 

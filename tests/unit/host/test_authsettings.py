@@ -9,8 +9,9 @@ import pytest
 from localdev.host.authsettings import LOCAL_SWA_CLIENT_ID, AuthSettings, AuthSettingsError, substitute
 
 REPO_AUTH_SETTINGS = Path(__file__).resolve().parents[3] / "infra" / "auth" / "authsettings.json"
-ENV = {"API_CLIENT_ID": "api-id", "SPA_CLIENT_ID": "spa-id", "TENANT_ID": "tid",
-       "AUTHORITY_HOST": "https://localhost:9443/"}
+# Product settings as the app reads them (function_app.settings): the host takes its placeholder values from there.
+API, SPA, TID = "ca7a86f5-36ed-459f-b0e6-3acb0993c979", "f470f8c7-08c2-4e1a-800e-6a42aba7e306", "51699e8e-eeb2-486e-94da-600eb1357656"
+ENV = {"API_CLIENT_ID": API, "SPA_CLIENT_ID": SPA, "TENANT_ID": TID, "AUTHORITY_HOST": "https://localhost:9443/"}
 
 
 def test_repository_file_loads_with_placeholders_replaced() -> None:
@@ -18,12 +19,12 @@ def test_repository_file_loads_with_placeholders_replaced() -> None:
     assert settings.enabled and settings.aad_enabled
     assert settings.require_authentication
     assert settings.unauthenticated_action == "Return401"
-    assert settings.issuer == "https://localhost:9443/tid/v2.0"
-    assert settings.client_id == "api-id"
-    assert set(settings.audiences) == {"api-id", "api://api-id"}
-    assert settings.allowed_applications == ("spa-id",)
-    assert settings.tenant_id == "tid"
-    assert settings.accepted_issuers[-1] == "https://sts.windows.net/tid/"
+    assert settings.issuer == f"https://localhost:9443/{TID}/v2.0"
+    assert settings.client_id == API
+    assert set(settings.audiences) == {API, f"api://{API}"}
+    assert settings.allowed_applications == (SPA,)
+    assert settings.tenant_id == TID
+    assert settings.accepted_issuers[-1] == f"https://sts.windows.net/{TID}/"
     assert settings.is_excluded("/api/config")
     assert settings.is_excluded("/API/Config/")
     assert not settings.is_excluded("/api/get-profile")
@@ -31,7 +32,7 @@ def test_repository_file_loads_with_placeholders_replaced() -> None:
 
 def test_issuer_defaults_to_the_public_cloud() -> None:
     env = {k: v for k, v in ENV.items() if k != "AUTHORITY_HOST"}
-    assert AuthSettings.load(REPO_AUTH_SETTINGS, env).issuer == "https://login.microsoftonline.com/tid/v2.0"
+    assert AuthSettings.load(REPO_AUTH_SETTINGS, env).issuer == f"https://login.microsoftonline.com/{TID}/v2.0"
 
 
 def test_swa_client_id_has_a_local_value() -> None:

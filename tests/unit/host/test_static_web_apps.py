@@ -90,7 +90,7 @@ def test_site_audiences_are_the_site_urls() -> None:
 
 
 def test_the_deployed_auth_settings_configure_the_provider() -> None:
-    env = {"API_CLIENT_ID": "api", "SPA_CLIENT_ID": "spa", "TENANT_ID": "tid"}
+    env = {"API_CLIENT_ID": "ca7a86f5-36ed-459f-b0e6-3acb0993c979", "SPA_CLIENT_ID": "f470f8c7-08c2-4e1a-800e-6a42aba7e306", "TENANT_ID": "51699e8e-eeb2-486e-94da-600eb1357656"}
     settings = AuthSettings.load(REPO_AUTH_SETTINGS, env)
     assert settings.swa_enabled and settings.swa_client_id == "localhost:4280"
     assert AuthSettings.load(REPO_AUTH_SETTINGS, {**env, "SWA_CLIENT_ID": "localhost:5000"}).swa_client_id == \

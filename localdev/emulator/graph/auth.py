@@ -18,8 +18,8 @@ from typing import Any, Callable, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from localdev.emulator.graph_errors import access_denied, invalid_token, revocation_challenge
-from localdev.emulator.graph_permissions import Permissions
+from localdev.emulator.graph.errors import access_denied, invalid_token, revocation_challenge
+from localdev.emulator.graph.permissions import Permissions
 
 # Microsoft.IdentityModel allows clock skew; a small one keeps "expired" tests meaningful.
 LEEWAY_SECONDS = 30

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
-from .tenant import Tenant
+from localdev.emulator.tenant import Tenant
 
 TENANT_WIDE = "*"
 

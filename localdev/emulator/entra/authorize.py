@@ -14,16 +14,16 @@ from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
 from aiohttp import web
 
-from .errors import OAuthError, correlation_of, error_body
-from .faults_http import take_fault, fault_to_error
-from .grants import CODE_LIFETIME_S, INTERACTION_LIFETIME_S, SESSION_LIFETIME_S, AuthCode, Interaction, Session
-from .pages import consent_page, error_page, form_post_page, mfa_page, sign_in_page, signed_out_page
-from .policy import claims_request_mfa, mfa_policy_ids, missing_consent, static_scopes
-from .redirects import match_redirect, uri_matches
-from .scopes import ScopeRequest, parse_scopes
-from .state import EmulatorState
-from .tenant import App, Resource
-from .tokens import client_info
+from localdev.emulator.entra.errors import OAuthError, correlation_of, error_body
+from localdev.emulator.faults_http import take_fault, fault_to_error
+from localdev.emulator.entra.grants import CODE_LIFETIME_S, INTERACTION_LIFETIME_S, SESSION_LIFETIME_S, AuthCode, Interaction, Session
+from localdev.emulator.entra.pages import consent_page, error_page, form_post_page, mfa_page, sign_in_page, signed_out_page
+from localdev.emulator.entra.policy import claims_request_mfa, mfa_policy_ids, missing_consent, static_scopes
+from localdev.emulator.entra.redirects import match_redirect, uri_matches
+from localdev.emulator.entra.scopes import ScopeRequest, parse_scopes
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import App, Resource
+from localdev.emulator.entra.tokens import client_info
 
 SESSION_COOKIE = "ESTSAUTH"
 PROMPTS = {"none", "login", "select_account", "consent", "create"}

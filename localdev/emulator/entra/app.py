@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .admin import AdminApi
-from .authorize import add_authorize_routes
-from .discovery import Discovery
-from .state import EmulatorState
-from .token_endpoint import TokenEndpoint
-from .tokens import TokenIssuer
+from localdev.emulator.admin import AdminApi
+from localdev.emulator.entra.authorize import add_authorize_routes
+from localdev.emulator.entra.discovery import Discovery
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.entra.token_endpoint import TokenEndpoint
+from localdev.emulator.entra.tokens import TokenIssuer
 
 
 @web.middleware

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from .errors import OAuthError, error_response
-from .faults_http import fault_error
-from .state import EmulatorState
+from localdev.emulator.entra.errors import OAuthError, error_response
+from localdev.emulator.faults_http import fault_error
+from localdev.emulator.state import EmulatorState
 
 CACHEABLE = {"Cache-Control": "max-age=86400, private", "Access-Control-Allow-Origin": "*"}
 

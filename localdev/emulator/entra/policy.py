@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .claims_request import parse_claims_lenient
-from .errors import OAuthError
-from .scopes import ScopeRequest
-from .state import EmulatorState
-from .tenant import App, Resource
+from localdev.emulator.entra.claims_request import parse_claims_lenient
+from localdev.emulator.entra.errors import OAuthError
+from localdev.emulator.entra.scopes import ScopeRequest
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import App, Resource
 
 
 def target_resource(state: EmulatorState, request: ScopeRequest) -> Resource:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Protocol
 
-from localdev.emulator.graph_errors import bad_request
+from localdev.emulator.graph.errors import bad_request
 
 # What Graph v1.0 returns for a user when no $select is given.
 DEFAULT_USER_PROPERTIES: tuple[str, ...] = (

@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .federated import TOKEN_EXCHANGE_AUDIENCE
-from .state import EmulatorState
-from .tenant import ManagedIdentity
-from .tokens import TokenIssuer
+from localdev.emulator.entra.federated import TOKEN_EXCHANGE_AUDIENCE
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import ManagedIdentity
+from localdev.emulator.entra.tokens import TokenIssuer
 
 IDENTITY_PATH = "/_emulator/managed-identity"
 IDENTITY_HEADER = "local-identity-header-not-a-secret"

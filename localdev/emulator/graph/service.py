@@ -16,9 +16,9 @@ from typing import Any, Protocol
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from localdev.emulator import graph_directory as directory
-from localdev.emulator.graph_auth import Caller, TokenVerifier, require
-from localdev.emulator.graph_errors import (
+from localdev.emulator.graph import directory
+from localdev.emulator.graph.auth import Caller, TokenVerifier, require
+from localdev.emulator.graph.errors import (
     GraphError,
     bad_request,
     envelope,
@@ -27,8 +27,8 @@ from localdev.emulator.graph_errors import (
     resource_not_found,
     unknown_segment,
 )
-from localdev.emulator.graph_paging import SkipTokens, page, parse_top
-from localdev.emulator.graph_permissions import (
+from localdev.emulator.graph.paging import SkipTokens, page, parse_top
+from localdev.emulator.graph.permissions import (
     READ_MEMBERSHIPS,
     READ_PHOTO_OTHERS,
     READ_PHOTO_SELF,
@@ -36,7 +36,7 @@ from localdev.emulator.graph_permissions import (
     READ_USERS,
     Permissions,
 )
-from localdev.emulator.photos import PhotoStore
+from localdev.emulator.graph.photos import PhotoStore
 
 log = logging.getLogger(__name__)
 

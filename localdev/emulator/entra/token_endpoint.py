@@ -13,19 +13,19 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from . import jws
-from .claims_request import ClaimsRequest, parse_claims
-from .client_auth import ClientAuth, authenticate_client
-from .errors import OAuthError, error_response
-from .faults_http import fault_error
-from .grants import REFRESH_LIFETIME_S, SPA_REFRESH_LIFETIME_S, RefreshGrant
-from .policy import enforce_conditional_access, granted_scopes, target_resource
-from .redirects import origin_allowed_for_cors
-from .revocation import revoked_grant
-from .scopes import ScopeRequest, parse_scopes
-from .state import EmulatorState
-from .tenant import App, Resource
-from .tokens import TokenIssuer, client_info
+from localdev.emulator.entra import jws
+from localdev.emulator.entra.claims_request import ClaimsRequest, parse_claims
+from localdev.emulator.entra.client_auth import ClientAuth, authenticate_client
+from localdev.emulator.entra.errors import OAuthError, error_response
+from localdev.emulator.faults_http import fault_error
+from localdev.emulator.entra.grants import REFRESH_LIFETIME_S, SPA_REFRESH_LIFETIME_S, RefreshGrant
+from localdev.emulator.entra.policy import enforce_conditional_access, granted_scopes, target_resource
+from localdev.emulator.entra.redirects import origin_allowed_for_cors
+from localdev.emulator.entra.revocation import revoked_grant
+from localdev.emulator.entra.scopes import ScopeRequest, parse_scopes
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import App, Resource
+from localdev.emulator.entra.tokens import TokenIssuer, client_info
 
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOG = logging.getLogger("localdev.emulator.token")

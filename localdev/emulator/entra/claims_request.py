@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import OAuthError
+from localdev.emulator.entra.errors import OAuthError
 
 KNOWN_CAPABILITIES = frozenset({"cp1"})
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import OAuthError
-from .tenant import OIDC_SCOPES, Resource, Tenant
+from localdev.emulator.entra.errors import OAuthError
+from localdev.emulator.tenant import OIDC_SCOPES, Resource, Tenant
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .tenant import App
+from localdev.emulator.tenant import App
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Callable
 
-from .errors import OAuthError
+from localdev.emulator.entra.errors import OAuthError
 
 
 class Revocations:

@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 import jwt
 
-from .state import EmulatorState
-from .tenant import App, Resource
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import App, Resource
 
 ID_TOKEN_LIFETIME_S = 3600
 

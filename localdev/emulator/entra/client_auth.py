@@ -13,10 +13,10 @@ from urllib.parse import unquote_plus
 import jwt
 from multidict import MultiDictProxy
 
-from .errors import OAuthError
-from .federated import verify_federated_assertion
-from .state import EmulatorState
-from .tenant import App
+from localdev.emulator.entra.errors import OAuthError
+from localdev.emulator.entra.federated import verify_federated_assertion
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import App
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

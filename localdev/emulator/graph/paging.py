@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from localdev.emulator.graph_errors import GraphError, bad_request
+from localdev.emulator.graph.errors import GraphError, bad_request
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 999

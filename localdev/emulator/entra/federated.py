@@ -15,9 +15,9 @@ from typing import Any
 
 import jwt
 
-from .errors import OAuthError
-from .state import EmulatorState
-from .tenant import App, FederatedCredential
+from localdev.emulator.entra.errors import OAuthError
+from localdev.emulator.state import EmulatorState
+from localdev.emulator.tenant import App, FederatedCredential
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
