@@ -27,9 +27,16 @@ _SECRET_PARAM_RE = re.compile(
     r"password|secret)[\"']?\s*[=:]\s*[\"']?)([^\s&\"',}]+)")
 _BEARER_RE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
 REDACTED = "[redacted]"
+# Every match of the three patterns above contains one of these (lower-cased): a line with none of them has
+# nothing to redact. Only for ASCII text, where lower() and the patterns' case-insensitivity agree exactly.
+_MARKERS = ("eyj", "bearer", "secret", "assertion", "_token", "client_info", "password")
 
 
 def redact(text: str) -> str:
+    if text.isascii():
+        lowered = text.lower()
+        if not any(marker in lowered for marker in _MARKERS):
+            return text  # most log lines: three regex scans saved (~30 us of CPU per record)
     text = _JWT_RE.sub(REDACTED, text)
     text = _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
     return _SECRET_PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
@@ -66,6 +73,8 @@ def _fmt(value: Any) -> str:
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     """One structured line: `event=... correlation_id=... k=v`. Callers pass only non-secret fields."""
+    if not logger.isEnabledFor(level):
+        return  # nothing is built for a level nobody records
     parts = [f"event={_fmt(event)}", f"correlation_id={correlation_id()}"]
     parts += [f"{key}={_fmt(value)}" for key, value in fields.items() if value is not None]
     logger.log(level, " ".join(parts))

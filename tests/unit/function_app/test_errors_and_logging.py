@@ -5,9 +5,11 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from function_app.errors import (ConsentRequired, GraphThrottled, IdentityUnavailable, InsufficientScope,
                                  InteractionRequired, InvalidToken, MissingToken, problem_response)
+from function_app import logging_setup
 from function_app.logging_setup import begin_request, install_redaction, redact
 from tests.unit.function_app.support import mint
 
@@ -68,6 +70,28 @@ def test_redaction() -> None:
     cleaned = redact(text)
     assert token not in cleaned and "abc123" not in cleaned and "0.AAAA-refresh" not in cleaned
     assert "eyJ1aWQiOiJ4In0" not in cleaned
+
+
+def _redact_in_full(text: str) -> str:
+    """The three patterns applied unconditionally: what `redact` must always equal."""
+    text = logging_setup._JWT_RE.sub(logging_setup.REDACTED, text)
+    text = logging_setup._BEARER_RE.sub(lambda m: m.group(1) + logging_setup.REDACTED, text)
+    return logging_setup._SECRET_PARAM_RE.sub(lambda m: m.group(1) + logging_setup.REDACTED, text)
+
+
+@pytest.mark.parametrize("text", [
+    "event=graph_call path=/v1.0/me status=200", "BEARER abc.def", "x CLIENT_SECRET: 's3cr3t'",
+    "Refresh_Token=1.AQ", "Password=hunter2", "id_token:eyJhbGciOi.eyJzdWIiOi.sig", "client_Info=eyJ1aWQi",
+    "Client_Assertion='x'", "ſecret=long-s", "paſſword=x", "bearer\tabc", "secret = spaced",
+])
+def test_redaction_shortcut_never_keeps_what_the_patterns_remove(text: str) -> None:
+    assert redact(text) == _redact_in_full(text)
+
+
+@hypothesis_settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from(list("abcdeijklnoprstuyABEIJKRSTY_=:'\" \t.-ſıKİ0123")), max_size=60))
+def test_redaction_shortcut_agrees_with_the_patterns_on_any_text(text: str) -> None:
+    assert redact(text) == _redact_in_full(text)
 
 
 def test_redaction_applies_to_every_logger_and_exception(caplog: pytest.LogCaptureFixture) -> None:
