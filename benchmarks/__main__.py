@@ -40,8 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the product's TOKEN_CACHE (default redis, the multi-instance configuration)")
     parser.add_argument("--instances", type=int, default=1,
                         help="host processes per app, sharing the load (and, for ours, the Redis cache)")
-    parser.add_argument("--processes", type=int, default=2,
-                        help="FUNCTIONS_WORKER_PROCESS_COUNT of the product's extra run (1: no extra run)")
+    parser.add_argument("--processes", type=int,
+                        help="FUNCTIONS_WORKER_PROCESS_COUNT of the product's extra run (default 2; 1: no extra "
+                             "run); with --only, of the one app measured (default 1)")
     parser.add_argument("--no-auth", action="store_true", help="turn App Service authentication emulation off")
     parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/latest.json; "
                                                     "with --sweep, sweep.json)")
@@ -90,12 +91,14 @@ def _compare(rig: Rig, args: argparse.Namespace, requests: int, cold: Any, machi
              auth: bool) -> bool:
     print("starting the Functions hosts ...", file=sys.stderr)
     wanted = {"ours", "baseline"} if not args.only else {args.only}
-    ours_hosts = rig.start_hosts("host-ours", ROOT, instances=args.instances) if "ours" in wanted else []
-    baseline_hosts = (rig.start_hosts("host-baseline", BASELINE_APP, instances=args.instances)
+    first = args.processes or 1 if args.only else 1  # --only measures one app, on --processes processes
+    extra = 0 if args.only else (args.processes if args.processes is not None else 2)
+    ours_hosts = (rig.start_hosts("host-ours", ROOT, instances=args.instances, processes=first)
+                  if "ours" in wanted else [])
+    baseline_hosts = (rig.start_hosts("host-baseline", BASELINE_APP, instances=args.instances, processes=first)
                       if "baseline" in wanted else [])
-    multi_hosts = (rig.start_hosts("host-ours-multiprocess", ROOT, instances=args.instances,
-                                   processes=args.processes)
-                   if "ours" in wanted and args.processes > 1 and not args.only else [])
+    multi_hosts = (rig.start_hosts("host-ours-multiprocess", ROOT, instances=args.instances, processes=extra)
+                   if "ours" in wanted and extra > 1 else [])
     graph_tokens = rig.graph_tokens()
     print(f"Graph floor: {requests} direct Graph requests ...", file=sys.stderr)
     floor = rig.floor(graph_tokens, requests, args.concurrency)
@@ -121,8 +124,8 @@ def _compare(rig: Rig, args: argparse.Namespace, requests: int, cold: Any, machi
     if multi_hosts:
         # New tokens: the shared Redis cache already holds the first set's Graph tokens, and this run, like
         # the first, should start with one exchange per user.
-        print(f"ours, {args.processes} worker processes: {requests} requests ...", file=sys.stderr)
-        multi = MultiProcess(args.processes, rig.measure(multi_hosts, rig.api_tokens(), requests, args.concurrency))
+        print(f"ours, {extra} worker processes: {requests} requests ...", file=sys.stderr)
+        multi = MultiProcess(extra, rig.measure(multi_hosts, rig.api_tokens(), requests, args.concurrency))
 
     config = BenchConfig(args.users, requests, args.concurrency, args.token_latency_ms, args.graph_latency_ms)
     notes = [

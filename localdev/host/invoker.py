@@ -110,9 +110,9 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _time_out(future: asyncio.Future[Any], error: BaseException) -> None:
+def _time_out(future: asyncio.Future[Any], error: Callable[[], BaseException]) -> None:
     if not future.done():
-        future.set_exception(error)
+        future.set_exception(error())
 
 
 class _ThreadPool:
@@ -230,7 +230,8 @@ class Invoker:
             return to_web_response(handler(**kwargs))
 
         future = self._pool.submit(loop, call if self._meter is None else self._meter.timed(function.name, call))
-        timer = (loop.call_later(self._timeout, _time_out, future, self._timeout_error(function))
+        # The error is built only if the timer fires: most calls never need one.
+        timer = (loop.call_later(self._timeout, _time_out, future, lambda: self._timeout_error(function))
                  if self._timeout is not None else None)
         try:
             return await future
