@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 VENDOR_STAMP := static_frontend/vendor/.vendored
 
-.PHONY: setup setup-run setup-fast run test test-fast bench fuzz soak trust-ca clean prerequisites browser certs \
+.PHONY: setup setup-run setup-fast run test test-fast bench bench-runs bench-sweep fuzz soak trust-ca clean prerequisites browser certs \
         run-packages test-packages test-fast-packages
 
 # What running needs (Redis and the rest optional, with a warning); what the tests need on top.
@@ -60,6 +60,14 @@ test-fast: setup-fast
 
 bench: setup
 	@$(PY) -m benchmarks
+
+# Five consecutive `make bench` runs (benchmarks/results/run-N.json) and the ranges the docs report.
+bench-runs: setup
+	@$(PY) -m benchmarks.ranges --runs 5
+
+# One worker process at concurrency 1-64 against the Graph floor: benchmarks/results/sweep.{json,png}.
+bench-sweep: setup
+	@$(PY) -m benchmarks --sweep
 
 fuzz: setup
 	@$(PY) -m benchmarks.fuzz

@@ -30,9 +30,11 @@ class EmulatorAdmin:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
-    def mint(self, user: str, client_id: str, audience: str, scopes: list[str]) -> str:
-        body = {"user": user, "client_id": client_id, "audience": audience, "scopes": scopes,
-                "version": "2.0"}
+    def mint(self, user: str, client_id: str, audience: str, scopes: list[str], version: str | None = "2.0") -> str:
+        """An access token; `version=None` gives the resource's own token version (Microsoft Graph: v1)."""
+        body: dict[str, Any] = {"user": user, "client_id": client_id, "audience": audience, "scopes": scopes}
+        if version is not None:
+            body["version"] = version
         return self._call("POST", "/token", body)["access_token"]
 
     def close(self) -> None:

@@ -32,17 +32,29 @@ class Child:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def pids(self) -> list[int]:
+        """Every process serving this child: a host started with FUNCTIONS_WORKER_PROCESS_COUNT=N names N."""
+        listed = [int(p["pid"]) for p in self.info.get("processes", [])]
+        return listed or [self.pid]
+
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time the process has used so far (Linux /proc; None elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return None
-        # After the command name: state is field 3, utime and stime are fields 14 and 15 (proc(5)).
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time this child's processes have used so far (Linux /proc; None elsewhere)."""
+        values = [cpu_seconds(pid) for pid in self.pids]
+        return None if None in values else sum(v for v in values if v is not None)
 
     def stop(self, timeout: float = 10.0) -> None:
         stop_child(self.process, timeout)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15 (proc(5)).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_json_child(name: str, args: list[str], env: dict[str, str], log_dir: Path,

@@ -1,4 +1,4 @@
-"""Microsoft Graph client: one pooled session, timeouts, and retries inside a total time budget.
+"""Microsoft Graph client: pooled connections, timeouts, and retries inside a total time budget.
 
 Retries only where Graph says a retry can help (429, 503, 504; connection failures and timeouts),
 honouring `Retry-After`, and never past the budget: a user waits at most ~8 s before getting a clear
@@ -9,12 +9,11 @@ attempts. Every Graph answer maps onto the API's errors here, for both.
 Every call carries a fresh `client-request-id`, logged next to the request's correlation id so a
 Graph support case can be matched to our logs.
 
-Requests are sent with `requests` (`Session.send`, so the session's adapters, TLS settings, hooks, cookies
-and redirects apply as usual), but the request itself is prepared once per URL, query and `Accept` and
-copied per call with the caller's token and a new request id: `Session.prepare_request` costs ~0.1-0.2 ms
-of CPU per call under the GIL (cookie-jar merging, URL parsing and several `isinstance` checks against a
-runtime-checkable `typing.Protocol`, slow on Python 3.11), more than the rest of our code per request.
-A session with cookies or `auth` set takes the ordinary `Session.get` path.
+Requests travel over `graph_http.PooledGraphTransport` (kept-alive `http.client` connections to Graph's
+origin, TLS verified against the configured trust store, proxies from the settings; why: that module's
+docstring), or through a requests session when one is passed in (or an https:// proxy needs one). Each
+request URL, query included, is encoded once and kept; a call adds the caller's token and a new request id.
+Redirects are never followed: the user's token goes to Graph's origin only, and nextLinks must stay there.
 """
 from __future__ import annotations
 
@@ -28,11 +27,14 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+from urllib.parse import urlencode
+
 import requests
-from requests.cookies import RequestsCookieJar
 
 from .errors import (ApiError, ConsentRequired, GraphThrottled, GraphUnavailable, InteractionRequired, NotFound,
                      PhotoNotFound)
+from .graph_http import (GraphResponse, GraphTransportError, PooledGraphTransport, RequestsGraphTransport,
+                         needs_requests)
 from .logging_setup import log_event
 from .http_sessions import tls_session
 from .settings import Settings
@@ -47,17 +49,16 @@ MAX_ATTEMPTS = 4
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _USER_SEGMENT_RE = re.compile(r"/users/[^/]+")
-MAX_PREPARED_TEMPLATES = 64
+MAX_KNOWN_URLS = 64
 POOL_MAXSIZE = 32
 
 
 @dataclass(frozen=True)
-class _Template:
-    """A prepared GET without the per-call headers, and the path that logs may show."""
+class _Target:
+    """A request URL with its query encoded, and the path that logs may show."""
 
-    prepared: requests.PreparedRequest
+    url: str
     log_path: str
-    session_headers: tuple[tuple[str, str | bytes], ...]
 
 
 class GraphTokenRejected(GraphUnavailable):
@@ -90,26 +91,28 @@ class GraphClient:
         self._budget = budget_seconds
         self._sleep = sleep
         self._clock = clock
-        # REQUESTS_CA_BUNDLE must not override the trust store (docs/architecture.md, "Platform facts").
-        if session is None:
+        # REQUESTS_CA_BUNDLE must not override the trust store (docs/architecture.md, "Platform facts"): neither
+        # transport reads the environment.
+        if session is None and needs_requests(settings):
             session = tls_session(settings, pool_maxsize=POOL_MAXSIZE)
-        session.trust_env = False
-        self._session = session
-        self._templates: dict[tuple[Any, ...], _Template] = {}
-        self._templates_lock = threading.Lock()
+        self._transport: PooledGraphTransport | RequestsGraphTransport = (
+            RequestsGraphTransport(session) if session is not None
+            else PooledGraphTransport(settings, max_idle=POOL_MAXSIZE))
+        self._targets: dict[tuple[Any, ...], _Target] = {}
+        self._targets_lock = threading.Lock()
         self._base_path = urlsplit(self._base).path.rstrip("/") + "/"
 
     def with_budget(self, seconds: float) -> "GraphClient":
-        """This client with another retry budget (0: one attempt, with the usual timeouts); shares the session."""
+        """This client with another retry budget (0: one attempt, with the usual timeouts); shares the connections."""
         other = object.__new__(GraphClient)
         other.__dict__.update(self.__dict__)
         other._budget = seconds
         return other
 
     @property
-    def session(self) -> requests.Session:
-        """The pooled session to Graph (the report's reader shares it)."""
-        return self._session
+    def transport(self) -> PooledGraphTransport | RequestsGraphTransport:
+        """The pooled connections to Graph (`with_budget` copies share them)."""
+        return self._transport
 
     # -- profile API -------------------------------------------------------------------------------------
 
@@ -160,9 +163,9 @@ class GraphClient:
         """Reachability for diagnostics: any HTTP answer from the Graph host counts as reachable."""
         started = time.perf_counter()
         try:
-            response = self._session.get(self._base + "/", timeout=(CONNECT_TIMEOUT, 5.0), allow_redirects=False)
-        except requests.RequestException as exc:
-            return {"reachable": False, "error": type(exc).__name__}
+            response = self._transport.get(self._base + "/", {"Accept": "application/json"}, (CONNECT_TIMEOUT, 5.0))
+        except GraphTransportError as exc:
+            return {"reachable": False, "error": exc.kind}
         return {"reachable": True, "status": response.status_code,
                 "ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -176,60 +179,28 @@ class GraphClient:
             return path_or_url
         return self._base + "/" + path_or_url.lstrip("/")
 
-    @staticmethod
-    def _template_key(url: str, params: Mapping[str, str] | None, accept: str) -> tuple[Any, ...] | None:
-        key = (url, tuple(params.items()) if params else None, accept)
+    def _target(self, url: str, params: Mapping[str, str] | None) -> _Target:
+        key = (url, tuple(params.items()) if params else None)
         try:
-            hash(key)
-        except TypeError:  # e.g. a list as a query value: prepared per call
-            return None
-        return key
-
-    def _template(self, key: tuple[Any, ...], url: str, params: Mapping[str, str] | None,
-                  accept: str) -> _Template:
-        session = self._session
-        session_headers = tuple(session.headers.items())
-        template = self._templates.get(key)
-        if template is not None and template.session_headers == session_headers:
-            return template
-        prepared = session.prepare_request(requests.Request(
-            "GET", url, params=params, headers={"Accept": accept, "return-client-request-id": "true"}))
-        template = _Template(prepared, _USER_SEGMENT_RE.sub("/users/{id}", urlsplit(url).path), session_headers)
-        with self._templates_lock:
-            if len(self._templates) >= MAX_PREPARED_TEMPLATES:
-                self._templates.clear()  # nextLinks make new URLs; the hot ones come back at once
-            self._templates[key] = template
-        return template
-
-    def _send(self, url: str, params: Mapping[str, str] | None, accept: str, token: str, request_id: str,
-              timeout: tuple[float, float]) -> requests.Response:
-        session = self._session
-        headers = {"Authorization": f"Bearer {token}", "Accept": accept,
-                   "client-request-id": request_id, "return-client-request-id": "true"}
-        key = self._template_key(url, params, accept)
-        if key is None or session.auth is not None or session.trust_env or len(session.cookies):
-            return session.get(url, params=params, headers=headers, timeout=timeout)
-        template = self._template(key, url, params, accept).prepared
-        prepared = requests.PreparedRequest()
-        prepared.method = template.method
-        prepared.url = template.url
-        prepared.headers = template.headers.copy()
-        prepared.headers["Authorization"] = headers["Authorization"]
-        prepared.headers["client-request-id"] = request_id
-        prepared.body = None
-        prepared.hooks = template.hooks
-        prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # what redirects update
-        return session.send(prepared, timeout=timeout, allow_redirects=True)
+            target = self._targets.get(key)
+        except TypeError:  # e.g. a list as a query value: encoded per call
+            return _Target(url + "?" + urlencode(params or {}, doseq=True), self._log_path(url))
+        if target is None:
+            full = url + ("?" + urlencode(params, doseq=True) if params else "")
+            target = _Target(full, self._log_path(url))
+            with self._targets_lock:
+                if len(self._targets) >= MAX_KNOWN_URLS:
+                    self._targets.clear()  # nextLinks make new URLs; the hot ones come back at once
+                self._targets[key] = target
+        return target
 
     def _log_path(self, url: str) -> str:
         return _USER_SEGMENT_RE.sub("/users/{id}", urlsplit(url).path)  # logs carry no user names
 
     def _request(self, token: str, path_or_url: str, *, not_found: ApiError,
-                 params: Mapping[str, str] | None = None, accept: str = "application/json") -> requests.Response:
-        url = self._url(path_or_url)
-        key = self._template_key(url, params, accept)
-        template = self._templates.get(key) if key is not None else None
-        path = template.log_path if template is not None else self._log_path(url)
+                 params: Mapping[str, str] | None = None, accept: str = "application/json") -> GraphResponse:
+        target = self._target(self._url(path_or_url), params)
+        path = target.log_path
         deadline = self._clock() + self._budget
         last_retry_after: float | None = None
         last_status: int | None = None
@@ -238,11 +209,13 @@ class GraphClient:
             remaining = deadline - self._clock()
             started = time.perf_counter()
             read_timeout = READ_TIMEOUT if self._budget <= 0 else max(0.5, min(READ_TIMEOUT, remaining))
+            headers = {"Authorization": f"Bearer {token}", "Accept": accept, "client-request-id": request_id,
+                       "return-client-request-id": "true"}
             try:
-                response = self._send(url, params, accept, token, request_id, (CONNECT_TIMEOUT, read_timeout))
-            except requests.RequestException as exc:
+                response = self._transport.get(target.url, headers, (CONNECT_TIMEOUT, read_timeout))
+            except GraphTransportError as exc:
                 log_event("graph_call", logging.WARNING, path=path, attempt=attempt, client_request_id=request_id,
-                          error=type(exc).__name__, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+                          error=exc.kind, duration_ms=round((time.perf_counter() - started) * 1000, 1))
                 last_status, last_retry_after = None, None
                 if self._wait_before_retry(attempt, None, deadline):
                     continue
@@ -276,7 +249,7 @@ class GraphClient:
             return GraphThrottled("Microsoft Graph is throttling requests; retry later.", retry_after=retry_after)
         return GraphUnavailable("Microsoft Graph is unavailable; retry later.", retry_after=retry_after)
 
-    def _error_for(self, response: requests.Response, not_found: ApiError) -> ApiError:
+    def _error_for(self, response: GraphResponse, not_found: ApiError) -> ApiError:
         status = response.status_code
         retry_after = _parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:

@@ -68,6 +68,8 @@ def _fmt(value: Any) -> str:
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     """One structured line: `event=... correlation_id=... k=v`. Callers pass only non-secret fields."""
+    if not logger.isEnabledFor(level):
+        return  # nothing is built for a level nobody records
     parts = [f"event={_fmt(event)}", f"correlation_id={correlation_id()}"]
     parts += [f"{key}={_fmt(value)}" for key, value in fields.items() if value is not None]
     logger.log(level, " ".join(parts))

@@ -98,6 +98,17 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
+// How many get-profile requests one instance takes at once, and the Python worker's threads for them (one
+// thread per request in flight, so none waits for a thread). Chosen with `make bench-sweep`
+// (benchmarks/results/sweep.json, docs/performance.md "Concurrency sweep"): on one worker process, the largest
+// concurrency whose p50 stayed within 5 ms of the Graph floor measured at the same concurrency was 16. Without
+// it Flex Consumption gives a Python app 1 request per instance, so every concurrent request waits for an
+// instance of its own and pays a cold start. PYTHON_THREADPOOL_THREAD_COUNT allows at most 32.
+@description('Concurrent HTTP requests per instance, and Python worker threads to run them (1-32).')
+@minValue(1)
+@maxValue(32)
+param httpPerInstanceConcurrency int = 16
+
 var loginEndpoint = environment().authentication.loginEndpoint
 var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
 var issuer = '${authorityHost}/${tenantId}/v2.0'
@@ -135,15 +146,22 @@ var baseAppSettings = {
   DIAGNOSTICS_ENABLED: diagnosticsEnabled ? 'true' : 'false'
   TOKEN_CACHE: useRedis ? 'redis' : 'memory'
   ADMIN_CONSENT_REDIRECT_URI: adminConsentRedirectUri
+  // Both plans accept it (it is not among Flex Consumption's deprecated settings); see httpPerInstanceConcurrency.
+  PYTHON_THREADPOOL_THREAD_COUNT: string(httpPerInstanceConcurrency)
 }
 
 // Flex Consumption sets the runtime in functionAppConfig and rejects these settings; Elastic Premium needs
 // them, and runs from the package blob (read with the identity) instead of an Azure Files content share.
+// Elastic Premium has no per-instance HTTP concurrency setting: the host's own limit on HTTP functions run at
+// once (host.json extensions.http.maxConcurrentRequests, overridden by this app setting) plays its part, set
+// to the sweep's value like the thread count. FUNCTIONS_WORKER_PROCESS_COUNT stays at its default of 1: an
+// EP1 instance has one core, which one worker process already uses (Flex Consumption refuses the setting).
 var planAppSettings = isFlex ? {} : {
   FUNCTIONS_EXTENSION_VERSION: '~4'
   FUNCTIONS_WORKER_RUNTIME: 'python'
   WEBSITE_RUN_FROM_PACKAGE: '${storageBlobEndpoint}${deploymentContainerName}/${packageBlobName}'
   WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: identityId
+  AzureFunctionsJobHost__extensions__http__maxConcurrentRequests: string(httpPerInstanceConcurrency)
 }
 
 // Entra authentication to Redis: the user name is the identity's object id and the password is a token the
@@ -192,6 +210,11 @@ var flexFunctionAppConfig = {
   scaleAndConcurrency: {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    triggers: {
+      http: {
+        perInstanceConcurrency: httpPerInstanceConcurrency
+      }
+    }
   }
   runtime: {
     name: 'python'

@@ -44,7 +44,6 @@ from localdev.host.token_validation import KeysUnavailable, Rejection, TokenVali
 log = logging.getLogger("localdev.host.easyauth")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-DURABLE_API_PREFIX = "/runtime/webhooks/durabletask"
 AUTH_PREFIX = "/.auth/"
 
 

@@ -10,7 +10,9 @@ The pool is a small one of its own (`_ThreadPool`): worker threads take calls fr
 the result straight to an asyncio future with one `call_soon_threadsafe`. `loop.run_in_executor` on a
 `ThreadPoolExecutor` plus `asyncio.wait_for` cost ~50 us of CPU per call under the GIL (a
 `concurrent.futures.Future` with its `Condition`, future chaining, a second wake-up, the `wait_for` task);
-this costs ~10 us. The timeout is a `call_later` on the same future.
+this costs ~10 us. The timeout is a `call_later` on the same future. A synchronous function's response is
+encoded on its own thread too, so the event loop only writes it out, and an `InvocationMeter` (`metering.py`,
+off unless the host is started with metrics) can attribute handler and encoding to the function.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from localdev.host.app_loader import HttpFunction
+from localdev.host.metering import InvocationMeter
 
 
 class UnsupportedReturnValue(TypeError):
@@ -107,9 +110,9 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _time_out(future: asyncio.Future[Any], error: BaseException) -> None:
+def _time_out(future: asyncio.Future[Any], error: Callable[[], BaseException]) -> None:
     if not future.done():
-        future.set_exception(error)
+        future.set_exception(error())
 
 
 class _ThreadPool:
@@ -182,11 +185,13 @@ class Invoker:
     """Calls functions with their bindings; owns the thread pool for synchronous functions."""
 
     def __init__(self, *, max_workers: int = 64, function_directory: str = ".",
-                 binding_values: Callable[[str], Any] | None = None, timeout: float | None = None) -> None:
+                 binding_values: Callable[[str], Any] | None = None, timeout: float | None = None,
+                 meter: InvocationMeter | None = None) -> None:
         self._pool = _ThreadPool(max_workers)
         self._function_directory = function_directory
         self._binding_values = binding_values
         self._timeout = timeout
+        self._meter = meter
 
     def set_binding_source(self, binding_values: Callable[[str], Any] | None) -> None:
         """`binding_values(binding_type)` supplies input binding data (the durable client JSON)."""
@@ -208,6 +213,8 @@ class Invoker:
     async def invoke(self, function: HttpFunction, request: func.HttpRequest) -> web.Response:
         kwargs = self._arguments(function, request)
         if function.is_async:
+            if self._meter is not None:
+                self._meter.count(function.name)
             try:
                 # An async function is cancelled at the timeout.
                 result = await asyncio.wait_for(function.handler(**kwargs), self._timeout)
@@ -218,15 +225,19 @@ class Invoker:
         # gets the timeout answer, as from the host.
         loop = asyncio.get_running_loop()
         handler = function.handler
-        future = self._pool.submit(loop, lambda: handler(**kwargs))
-        timer = (loop.call_later(self._timeout, _time_out, future, self._timeout_error(function))
+
+        def call() -> web.Response:
+            return to_web_response(handler(**kwargs))
+
+        future = self._pool.submit(loop, call if self._meter is None else self._meter.timed(function.name, call))
+        # The error is built only if the timer fires: most calls never need one.
+        timer = (loop.call_later(self._timeout, _time_out, future, lambda: self._timeout_error(function))
                  if self._timeout is not None else None)
         try:
-            result = await future
+            return await future
         finally:
             if timer is not None:
                 timer.cancel()
-        return to_web_response(result)
 
     def shutdown(self) -> None:
         self._pool.shutdown()

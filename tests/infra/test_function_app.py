@@ -72,7 +72,8 @@ def test_flex_consumption_runs_python_311_from_an_identity_authenticated_package
     assert config["deployment"]["storage"] == {
         "type": "blobContainer", "value": "https://sttok.blob.core.windows.net/app-package",
         "authentication": {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": IDENTITY}}
-    assert config["scaleAndConcurrency"] == {"maximumInstanceCount": 40, "instanceMemoryMB": 2048}
+    assert config["scaleAndConcurrency"] == {"maximumInstanceCount": 40, "instanceMemoryMB": 2048,
+                                             "triggers": {"http": {"perInstanceConcurrency": 16}}}
     assert "linuxFxVersion" not in site(flex, "properties", "siteConfig")
 
 
@@ -171,9 +172,11 @@ def test_token_cache_is_redis_only_when_a_cache_is_deployed():
 
 def test_every_app_setting_for_the_code_is_a_documented_setting():
     documented = set(re.findall(r"^\| `([A-Z_]+)`", (REPO_ROOT / "docs" / "architecture.md").read_text(), re.M))
+    # Read by the platform (host, Python worker), not by the code; the concurrency ones: docs/performance.md.
     platform = {"APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
                 "FUNCTIONS_EXTENSION_VERSION", "FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE",
-                "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"}
+                "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID", "PYTHON_THREADPOOL_THREAD_COUNT",
+                "AzureFunctionsJobHost__extensions__http__maxConcurrentRequests"}
     names = set(app_settings(app("ElasticPremium", redisHostName="h", tokenCacheKeys="k")))
     for name in names:
         if name.startswith("AzureWebJobsStorage__") or name in platform:
@@ -204,3 +207,46 @@ def test_authority_is_derived_from_the_cloud_not_hard_coded():
     login_endpoint = variables(FUNCTION_APP)["loginEndpoint"]
     assert functions(login_endpoint, "environment") == [{}], "the login endpoint comes from environment()"
     assert strings(login_endpoint)[-2:] == ["authentication", "loginEndpoint"]
+
+
+# -- concurrency per instance (docs/performance.md, "Concurrency sweep") ---------------------------------------
+
+SWEEP_CONCURRENCY = 16  # the sweep's choice; the performance doc names the same value
+
+
+def test_flex_consumption_takes_the_sweeps_concurrency_per_instance_with_a_thread_for_each_request():
+    flex = app()
+    assert site(flex, "properties", "functionAppConfig")["scaleAndConcurrency"]["triggers"] == {
+        "http": {"perInstanceConcurrency": SWEEP_CONCURRENCY}}
+    settings = app_settings(flex)
+    assert settings["PYTHON_THREADPOOL_THREAD_COUNT"] == str(SWEEP_CONCURRENCY)
+    # Flex Consumption refuses these: the trigger section replaces the first, the second is not valid there.
+    assert not {"FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT",
+                "AzureFunctionsJobHost__extensions__http__maxConcurrentRequests"} & set(settings)
+
+
+def test_elastic_premium_limits_http_functions_per_instance_to_the_same_value():
+    settings = app_settings(app("ElasticPremium", maximumInstanceCount=1))
+    assert settings["PYTHON_THREADPOOL_THREAD_COUNT"] == str(SWEEP_CONCURRENCY)
+    assert settings["AzureFunctionsJobHost__extensions__http__maxConcurrentRequests"] == str(SWEEP_CONCURRENCY)
+    assert "FUNCTIONS_WORKER_PROCESS_COUNT" not in settings  # one worker process on an EP1's one core
+    assert site(app("ElasticPremium", maximumInstanceCount=1), "properties", "functionAppConfig") is None
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_one_parameter_sets_requests_and_threads_together_within_azures_thread_limit(plan):
+    declared = parameters(FUNCTION_APP)["httpPerInstanceConcurrency"]
+    assert declared["default"] == SWEEP_CONCURRENCY
+    limits = {d["type"]: d["argument"] for d in declared["decorators"]}
+    assert (limits["min_value"], limits["max_value"]) == (1, 32)
+    template = app(plan, maximumInstanceCount=1, httpPerInstanceConcurrency=8)
+    assert app_settings(template)["PYTHON_THREADPOOL_THREAD_COUNT"] == "8"
+    if plan == "FlexConsumption":
+        config = site(template, "properties", "functionAppConfig")
+        assert config["scaleAndConcurrency"]["triggers"]["http"]["perInstanceConcurrency"] == 8
+
+
+def test_the_performance_doc_names_the_concurrency_infra_sets():
+    text = (REPO_ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert f"per-instance concurrency {SWEEP_CONCURRENCY}" in text
+    assert "make bench-sweep" in FUNCTION_APP.read_text()

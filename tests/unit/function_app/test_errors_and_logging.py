@@ -5,9 +5,11 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from function_app.errors import (ConsentRequired, GraphThrottled, IdentityUnavailable, InsufficientScope,
                                  InteractionRequired, InvalidToken, MissingToken, problem_response)
+from function_app import redaction
 from function_app.logging_setup import begin_request, install_redaction, redact
 from tests.unit.function_app.support import mint
 
@@ -69,6 +71,23 @@ def test_redaction() -> None:
     cleaned = redact(text)
     assert token not in cleaned and "abc123" not in cleaned and "0.AAAA-refresh" not in cleaned
     assert "eyJ1aWQiOiJ4In0" not in cleaned
+
+
+@pytest.mark.parametrize("text", [
+    "event=graph_call path=/v1.0/me status=200", "BEARER abc.def", "x CLIENT_SECRET: 's3cr3t'",
+    "Refresh_Token=1.AQ", "Password=hunter2", "id_token:eyJhbGciOi.eyJzdWIiOi.sig", "client_Info=eyJ1aWQi",
+    "Client_Assertion='x'", "ſecret=long-s", "paſſword=x", "bearer\tabc", "secret = spaced",
+    "rediss://user:pw@cache", "TOKEN_CACHE_KEYS=k1:abc", "X-IDENTITY-HEADER: h", "AccountKey=abc==", "sig=abc",
+    "code_verifier=xyz", "pwd=1", "SharedAccessKey=k", "azurewebjobsstorage=UseDevelopmentStorage",
+])
+def test_redaction_shortcut_never_keeps_what_the_patterns_remove(text: str) -> None:
+    assert redact(text) == redaction._apply_patterns(text)
+
+
+@hypothesis_settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from(list("abcdeghijklnoprstuwyABEIJKRSTY_=:/@'\" \t.-ſıKİ0123")), max_size=60))
+def test_redaction_shortcut_agrees_with_the_patterns_on_any_text(text: str) -> None:
+    assert redact(text) == redaction._apply_patterns(text)
 
 
 def test_redaction_applies_to_every_logger_and_exception(caplog: pytest.LogCaptureFixture) -> None:

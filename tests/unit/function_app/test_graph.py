@@ -186,47 +186,39 @@ def test_logged_paths_carry_no_user_names(caplog: pytest.LogCaptureFixture) -> N
     assert "ana.souza" not in caplog.text and "path=/v1.0/users/{id}/manager" in caplog.text
 
 
-# -- prepared request templates ----------------------------------------------------------------------------------
+# -- request URLs and headers -------------------------------------------------------------------------------------
 
-def test_requests_are_prepared_once_and_carry_each_callers_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_call_carries_its_callers_token_and_a_new_request_id() -> None:
     client, transport, _ = client_for([Reply(200, PROFILE)])
-    prepared = [0]
-    real = requests.Session.prepare_request
-
-    def counting(self: requests.Session, request: requests.Request) -> requests.PreparedRequest:
-        prepared[0] += 1
-        return real(self, request)
-
-    monkeypatch.setattr(requests.Session, "prepare_request", counting)
     for token in ("token-a", "token-b", "token-a"):
         client.me(token)
-    assert prepared[0] == 1
     assert [r.headers["Authorization"] for r in transport.requests] == ["Bearer token-a", "Bearer token-b",
                                                                         "Bearer token-a"]
     assert len({r.headers["client-request-id"] for r in transport.requests}) == 3
     first = transport.requests[0]
     assert all(r.url == first.url and r.headers["Accept"] == "application/json"
                and r.headers["return-client-request-id"] == "true" for r in transport.requests)
-    assert first.headers is not transport.requests[1].headers  # a copy per call, never the template's
 
 
-def test_templates_follow_session_headers_and_stay_bounded() -> None:
+def test_encoded_urls_are_kept_once_and_stay_bounded() -> None:
     client, transport, _ = client_for([Reply(200, {"value": []})])
-    client.get_json("t", "/users/a")
-    client._session.headers["User-Agent"] = "custom/1.0"
-    client.get_json("t", "/users/a")
-    assert [r.headers["User-Agent"] for r in transport.requests][-1] == "custom/1.0"
+    client.get_json("t", "/users/a", params={"$select": "id"})
+    client.get_json("t", "/users/a", params={"$select": "id"})
+    assert transport.requests[0].url == transport.requests[1].url == f"{GRAPH}/users/a?%24select=id"
     for i in range(200):
         client.get_json("t", f"/users/u{i}")
-    assert len(client._templates) <= 64
+    assert len(client._targets) <= 64
 
 
-def test_sessions_with_cookies_or_list_params_take_the_ordinary_path() -> None:
+def test_list_params_are_encoded_per_call() -> None:
     client, transport, _ = client_for([Reply(200, {"value": []})])
-    client._session.cookies.set("affinity", "1", domain=requests.utils.urlparse(GRAPH).hostname)
-    client.get_json("t", "/me")
-    assert transport.requests[-1].headers.get("Cookie") == "affinity=1"
-    client._session.cookies.clear()
     client.get_json("t", "/me", params={"$select": ["id", "mail"]})  # type: ignore[dict-item]
     assert "%24select=id&%24select=mail" in transport.requests[-1].url
-    assert client._templates == {}
+    assert client._targets == {}
+
+
+def test_a_redirect_is_not_followed_with_the_users_token() -> None:
+    client, transport, _ = client_for([Reply(302, {}, {"Location": "https://elsewhere.example/me"})])
+    with pytest.raises(GraphUnavailable):
+        client.me("t")
+    assert [r.url.split("?")[0] for r in transport.requests] == [f"{GRAPH}/me"]

@@ -136,3 +136,43 @@ def test_a_shut_down_invoker_refuses_new_calls() -> None:
     request = build_http_request("GET", "http://h/api/f", {}, {}, {}, b"")
     with pytest.raises(RuntimeError):
         asyncio.run(invoker.invoke(_function(lambda req: func.HttpResponse("ok"), is_async=False), request))
+
+
+def test_the_meter_times_sync_calls_with_their_response_encoding_on_the_functions_thread() -> None:
+    import threading
+    import time
+
+    from localdev.host.metering import InvocationMeter
+
+    threads: dict[str, str] = {}
+
+    def busy(req):
+        threads["handler"] = threading.current_thread().name
+        deadline = time.thread_time() + 0.02  # 20 ms of this thread's CPU
+        while time.thread_time() < deadline:
+            pass
+        time.sleep(0.05)  # waiting costs wall time, not CPU
+        return func.HttpResponse("ok")
+
+    async def waiting(req):
+        return func.HttpResponse("ok")
+
+    meter = InvocationMeter()
+    invoker = Invoker(max_workers=2, meter=meter)
+    request = build_http_request("GET", "http://h/api/f", {}, {}, {}, b"")
+
+    async def run() -> None:
+        for _ in range(3):
+            assert (await invoker.invoke(_function(busy, is_async=False), request)).status == 200
+        await invoker.invoke(_function(waiting, is_async=True), request)
+
+    try:
+        asyncio.run(run())
+    finally:
+        invoker.shutdown()
+    cost = meter.snapshot()["functions"]["f"]
+    assert cost["count"] == 4 and cost["timed"] == 3  # the async call is counted, not timed
+    assert all(19.0 <= cpu < 45.0 and wall >= 65.0 for cpu, wall in cost["samples"])
+    assert threads["handler"].startswith("function_")
+    meter.reset()
+    assert meter.snapshot()["functions"] == {}
