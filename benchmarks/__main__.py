@@ -16,11 +16,11 @@ from typing import Any
 
 from .cold_start import measure as measure_cold_start
 from .loadgen import percentile
-from .processes import ROOT, StartError, base_env
+from .processes import ROOT, StackError, base_env
 from .report import BenchConfig, MultiProcess, Renewal, format_table, results_document, write_results
 from .rig import BASELINE_APP, FloorError, Rig, open_rig
 from .sweep import run_sweep
-from tests.fixtures.redis_server import RedisServerError
+from localdev.redis_cache import RedisUnavailable
 
 DEFAULT_REQUESTS = 2000
 
@@ -73,14 +73,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         rig = open_rig(users=args.users, cache=args.cache, auth=auth, token_latency_ms=args.token_latency_ms,
                        graph_latency_ms=args.graph_latency_ms)
-    except (StartError, RedisServerError, FloorError) as exc:
+    except (StackError, RedisUnavailable, FloorError) as exc:
         print(f"benchmark: {exc}", file=sys.stderr)
         return 1
     ok = False
     try:
         ok = _compare(rig, args, requests, cold, machine_before, auth)
         return 0 if ok else 1
-    except (StartError, RedisServerError, FloorError) as exc:
+    except (StackError, RedisUnavailable, FloorError) as exc:
         print(f"benchmark: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -1,7 +1,7 @@
-"""Child processes of the benchmark: the emulators, Redis and two local Functions hosts.
+"""Child processes of the benchmark (the emulators and local Functions hosts), and the CPU they use.
 
-Each `localdev` command prints one JSON line once it accepts connections; we wait for that line, keep the
-rest of the output in a log file (shown when a process fails to start) and stop children by pid.
+Started and stopped the way the test fixtures do it (`localdev.processes`); what the benchmark adds is the
+ready line it keeps (URLs, the host's worker processes) and their CPU time from /proc.
 """
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localdev.processes import StackError, start_ready_child, stop_child
+from localdev.processes import REPO_ROOT as ROOT, StackError, python_env, start_ready_child, stop_child
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class StartError(RuntimeError):
-    pass
+__all__ = ["ROOT", "Child", "StackError", "base_env", "cpu_seconds", "start_json_child"]
 
 
 @dataclass
@@ -70,7 +66,6 @@ def start_json_child(name: str, args: list[str], env: dict[str, str], log_dir: P
 
 
 def base_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("LOCALDEV_LOG_LEVEL", "WARNING")
+    env = python_env(ROOT)
+    env.setdefault("LOCALDEV_LOG_LEVEL", "WARNING")  # the children's logs go to files nobody reads unless asked
     return env

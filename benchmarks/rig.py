@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from . import host_metrics
-from .admin import EmulatorAdmin, count_requests
 from .loadgen import LoadResult, run_load
 from .processes import ROOT, Child, base_env, start_json_child
 from .report import Measured
 from .tenant import write_tenant_file
-# One redis-server launcher for tests and benchmark: free port, no persistence, stopped by pid.
-from tests.fixtures.redis_server import RedisServer, start_redis_server
+from localdev.emulator.client import EmulatorClient
+from localdev.redis_cache import RedisServer, start_redis_server
 
 BASELINE_APP = Path(__file__).resolve().parent / "baseline_app"
 AUTH_SETTINGS = ROOT / "infra" / "auth" / "authsettings.json"
@@ -67,7 +66,7 @@ class Rig:
     env: dict[str, str]
     auth: bool
     emulator: Child
-    admin: EmulatorAdmin
+    admin: EmulatorClient
     config: dict[str, Any]
     app_env: dict[str, str]
     people: list[dict[str, Any]]
@@ -96,17 +95,18 @@ class Rig:
     def api_tokens(self) -> Users:
         """A new API token per user, as the SPA holds one: a new set means new cache keys, hence new exchanges."""
         spa, api = self.apps["spa"]["client_id"], self.apps["api"]["client_id"]
-        return [(self.admin.mint(p["upn"], spa, api, ["user_impersonation"]), p["upn"]) for p in self.people]
+        return [(self.admin.mint(user=p["upn"], client_id=spa, audience=api, scopes=["user_impersonation"], version="2.0"), p["upn"]) for p in self.people]
 
     def renewing_tokens(self, renewals: int) -> Users:
         spa, api = self.apps["spa"]["client_id"], self.apps["api"]["client_id"]
-        return [([self.admin.mint(p["upn"], spa, api, ["user_impersonation"]) for _ in range(renewals)], p["upn"])
+        return [([self.admin.mint(user=p["upn"], client_id=spa, audience=api, scopes=["user_impersonation"], version="2.0") for _ in range(renewals)], p["upn"])
                 for p in self.people]
 
     def graph_tokens(self) -> Users:
         """Graph tokens as the token endpoint issues them: v1, which is what the Graph emulator accepts."""
         api = self.apps["api"]["client_id"]
-        return [(self.admin.mint(p["upn"], api, "https://graph.microsoft.com", ["User.Read"], version=None),
+        return [(self.admin.mint(user=p["upn"], client_id=api, audience="https://graph.microsoft.com",
+                                 scopes=["User.Read"]),
                  p["upn"]) for p in self.people]
 
     def floor(self, graph_tokens: Users, requests: int, concurrency: int) -> LoadResult:
@@ -148,6 +148,15 @@ class Rig:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
+def count_requests(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    """Token, Graph, discovery and key requests between two snapshots of the emulators' metrics."""
+    def total(snapshot: dict[str, Any], key: str) -> int:
+        value = snapshot.get(key, 0)
+        return sum(value.values()) if isinstance(value, dict) else int(value or 0)
+
+    return {key: total(after, key) - total(before, key) for key in ("token", "graph", "discovery", "jwks")}
+
+
 def _cpu(groups: dict[str, list[Child]]) -> dict[str, float | None]:
     seconds: dict[str, float | None] = {}
     for name, children in groups.items():
@@ -165,10 +174,10 @@ def open_rig(*, users: int, cache: str, auth: bool, token_latency_ms: int, graph
     emulator = start_json_child("emulators", [
         "-m", "localdev", "emulators", "--entra-port", "0", "--graph-port", "0",
         "--state-dir", str(work / "emulator-state"), "--tenant-file", str(tenant_file)], env, work)
-    admin = EmulatorAdmin(emulator.info["entra_url"], emulator.info["ca_bundle"])
+    admin = EmulatorClient(emulator.info["entra_url"], emulator.info["ca_bundle"])
     rig: Rig | None = None
     try:
-        config = admin.config()
+        config = admin.config
         people = config["users"][:users]
         if len(people) < users:
             raise SystemExit(f"the benchmark tenant has {len(people)} users, {users} requested")

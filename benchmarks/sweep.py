@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .loadgen import LoadResult, percentile
-from .processes import ROOT, StartError
+from .processes import ROOT, StackError
 from .report import RESULTS_DIR, Measured
 from .rig import FloorError, open_rig
-from tests.fixtures.redis_server import RedisServerError
+from localdev.redis_cache import RedisUnavailable
 
 LEVELS = (1, 4, 8, 16, 32, 64)
 WITHIN_MS = 5.0
@@ -103,7 +103,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     try:
         rig = open_rig(users=args.users, cache=args.cache, auth=not args.no_auth,
                        token_latency_ms=args.token_latency_ms, graph_latency_ms=args.graph_latency_ms)
-    except (StartError, RedisServerError, FloorError) as exc:
+    except (StackError, RedisUnavailable, FloorError) as exc:
         print(f"benchmark: {exc}", file=sys.stderr)
         return 1
     ok = False
@@ -135,7 +135,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         ok = all(p["non_200"] == 0 for p in document["levels"])
         return 0 if ok else 1
-    except (StartError, RedisServerError, FloorError) as exc:
+    except (StackError, RedisUnavailable, FloorError) as exc:
         print(f"benchmark: {exc}", file=sys.stderr)
         return 1
     finally:
