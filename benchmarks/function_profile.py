@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from .loadgen import percentile
 from .rig import open_rig
+from localdev import settings as local
 
 STEPS = ("authenticate", "graph token", "Graph transport", "Graph rest", "response body", "host encoding")
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                    graph_latency_ms=args.graph_latency_ms)
     ok = False
     try:
-        os.environ.update({k: v for k, v in rig.app_env.items() if k != "LOCALDEV_HOST_METRICS"})
+        os.environ.update({k: v for k, v in rig.app_env.items() if k != local.HOST_METRICS})
         logging.basicConfig(level=args.log_level, stream=sys.stderr)
         import azure.functions as func
         from function_app import graph_http, http_api, graph, obo, services

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from localdev.processes import REPO_ROOT as ROOT, StackError, python_env, start_ready_child, stop_child
+from localdev import settings as local
 
 __all__ = ["ROOT", "Child", "StackError", "base_env", "cpu_seconds", "start_json_child"]
 
@@ -67,5 +68,5 @@ def start_json_child(name: str, args: list[str], env: dict[str, str], log_dir: P
 
 def base_env() -> dict[str, str]:
     env = python_env(ROOT)
-    env.setdefault("LOCALDEV_LOG_LEVEL", "WARNING")  # the children's logs go to files nobody reads unless asked
+    env.setdefault(local.LOG_LEVEL, "WARNING")  # the children's logs go to files nobody reads unless asked
     return env

@@ -26,6 +26,7 @@ from .report import Measured
 from .tenant import write_tenant_file
 from localdev.emulator.client import EmulatorClient
 from localdev.redis_cache import RedisServer, start_redis_server
+from localdev import settings as local
 
 BASELINE_APP = Path(__file__).resolve().parent / "baseline_app"
 AUTH_SETTINGS = ROOT / "infra" / "auth" / "authsettings.json"
@@ -51,8 +52,8 @@ def app_environment(env: dict[str, str], emulator: dict[str, Any], config: dict[
         "CLIENT_SECRET": apps["api"]["client_secret"],
         "DIAGNOSTICS_ENABLED": "false",
         "TOKEN_CACHE": cache,
-        "LOCALDEV_EASYAUTH": "on" if auth else "off",
-        "LOCALDEV_HOST_METRICS": "on",
+        local.EASYAUTH: "on" if auth else "off",
+        local.HOST_METRICS: "on",
     }
     if redis_url:
         values["REDIS_URL"] = redis_url

@@ -35,6 +35,7 @@ import aiohttp
 
 from .processes import ROOT, Child, base_env, start_json_child
 from .tenant import write_tenant_file
+from localdev import settings as local
 
 AUTH_SETTINGS = ROOT / "infra" / "auth" / "authsettings.json"
 USER_HEADER = "X-User-Authorization"
@@ -111,7 +112,7 @@ class Stack:
             "AUTHORITY_HOST": self.entra_url, "GRAPH_BASE_URL": config["graph_base_url"],
             "CA_BUNDLE": self.ca_bundle, "TENANT_ID": config["tenant_id"],
             "API_CLIENT_ID": apps["api"]["client_id"], "SPA_CLIENT_ID": apps["spa"]["client_id"],
-            "CLIENT_SECRET": apps["api"]["client_secret"], "LOCALDEV_EASYAUTH": "on",
+            "CLIENT_SECRET": apps["api"]["client_secret"], local.EASYAUTH: "on",
         })
         self.host = start_json_child("host", [
             "-m", "localdev", "host", "--port", "0", "--app-root", str(ROOT), "--auth-settings", str(AUTH_SETTINGS),

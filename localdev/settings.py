@@ -15,11 +15,13 @@ EASYAUTH = "LOCALDEV_EASYAUTH"
 EASYAUTH_JWKS_REFETCH_SECONDS = "LOCALDEV_EASYAUTH_JWKS_REFETCH_SECONDS"
 SWA_PLATFORM_KEYS = "LOCALDEV_SWA_PLATFORM_KEYS"
 FUNCTIONS = "LOCALDEV_FUNCTIONS"
+HOST_METRICS = "LOCALDEV_HOST_METRICS"
 PORTS = {"entra_port": "LOCALDEV_ENTRA_PORT", "graph_port": "LOCALDEV_GRAPH_PORT", "api_port": "LOCALDEV_API_PORT",
          "swa_port": "LOCALDEV_SWA_PORT", "linked_backend_port": "LOCALDEV_LINKED_BACKEND_PORT"}
 # The product's DIAGNOSTICS_ENABLED defaults to false (Azure); the local stand-ins turn it on unless told not to.
 LOCAL_DIAGNOSTICS_DEFAULT = "true"
 _OFF = ("off", "0", "false", "no", "disabled")
+_ON = ("on", "1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class LocalSettings:
     easyauth_jwks_refetch_seconds: float
     swa_platform_keys: Path | None
     functions: str
+    host_metrics: bool
     ports: dict[str, int | None]
 
 
@@ -41,5 +44,6 @@ def local_settings(environ: Mapping[str, str] | None = None) -> LocalSettings:
         easyauth_jwks_refetch_seconds=float(env.get(EASYAUTH_JWKS_REFETCH_SECONDS, "") or 2),
         swa_platform_keys=Path(keys) if keys else None,
         functions=env.get(FUNCTIONS, "").strip() or "local",
+        host_metrics=env.get(HOST_METRICS, "").strip().lower() in _ON,
         ports={key: int(env[name]) if env.get(name, "").strip() else None for key, name in PORTS.items()},
     )

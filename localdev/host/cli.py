@@ -33,7 +33,7 @@ from localdev.host.durable_wiring import DurableHook, create_durable_hook
 from localdev.host.first_process import FirstProcessProxy
 from localdev.host.http_front import HostRunner
 from localdev.host.invoker import Invoker
-from localdev.host.metering import METRICS_SWITCH, InvocationMeter, MetricsListener, metrics_enabled
+from localdev.host.metering import InvocationMeter, MetricsListener
 from localdev.host.server import FunctionRoutes, build_application
 from localdev.host.timers import ADMIN_FUNCTIONS_PREFIX, ScheduleError, TimerScheduler, describe_timer_function
 from localdev.host.cors import Cors
@@ -66,7 +66,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.add_argument("--metrics", action="store_true",
                         help=f"measure each invocation's own CPU and wall time, served on a separate loopback "
-                             f"port (also {METRICS_SWITCH}=on)")
+                             f"port (also {local.HOST_METRICS}=on)")
     # Set by the first process for the other worker processes it starts (workers.py); not for people.
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--first-url", help=argparse.SUPPRESS)
@@ -119,7 +119,7 @@ async def serve(args: argparse.Namespace) -> int:
     # App Service sets the site's primary host name; the platform token of a linked Static Web App names it.
     os.environ["WEBSITE_HOSTNAME"] = f"localhost:{port}"
     routes = FunctionRoutes(host_config.route_prefix, loaded.http_functions)
-    meter = InvocationMeter() if metrics_enabled(args.metrics, os.environ) else None
+    meter = InvocationMeter() if args.metrics or local.local_settings(os.environ).host_metrics else None
     threads = thread_count(args.workers, os.environ)
     invoker = Invoker(max_workers=threads, function_directory=str(app_root),
                       timeout=host_config.function_timeout, meter=meter)

@@ -26,14 +26,9 @@ from typing import Any, Callable, TypeVar
 
 from aiohttp import web
 
-METRICS_SWITCH = "LOCALDEV_HOST_METRICS"
 MAX_SAMPLES = 200_000
 
 T = TypeVar("T")
-
-
-def metrics_enabled(flag: bool, environ: dict[str, str] | os._Environ[str]) -> bool:
-    return flag or environ.get(METRICS_SWITCH, "").strip().lower() in ("on", "1", "true", "yes")
 
 
 class _FunctionCost:

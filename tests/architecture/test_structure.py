@@ -94,3 +94,62 @@ def test_there_is_no_import_cycle() -> None:
         if node not in state:
             visit(node)
     assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def module_map() -> set[str]:
+    """The files docs/architecture.md's module map names: a line `name/` opens a folder at its indentation, a
+    line `name.py` (or `.json`) names a file in the folder open above it; description lines are indented past
+    the first column."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("## Module map", 1)[1].split("```", 2)[1]
+    named: set[str] = set()
+    folders: list[tuple[int, str]] = []
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        words = line.split()
+        if not words or indent > 20:
+            continue
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        path = "/".join([*(name for _, name in folders), words[0].rstrip("/")])
+        if words[0].endswith("/"):
+            folders.append((indent, words[0].rstrip("/")))
+        named.add(path)
+    return named
+
+
+def test_the_module_map_names_every_module_and_nothing_else() -> None:
+    tree = {str(p.relative_to(ROOT)) for p in modules().values() if p.name != "__init__.py"}
+    named = module_map()
+    assert sorted(tree - named) == [], "modules missing from docs/architecture.md's module map"
+    invented = sorted(p for p in named if not (ROOT / p).exists())
+    assert invented == [], "the module map names files that do not exist"
+
+
+def _string_constants(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings}
+
+
+def test_every_local_stand_in_variable_is_spelled_once_and_documented() -> None:
+    from localdev import settings as local
+
+    declared = {value for name, value in vars(local).items() if isinstance(value, str) and value.startswith("LOCALDEV_")}
+    declared |= set(local.PORTS.values())
+    spelled_elsewhere = {}
+    for folder in ("function_app", "localdev", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "localdev" / "settings.py":
+                continue
+            found = {c for c in _string_constants(path) if re.fullmatch(r"LOCALDEV_[A-Z_]+", c)}
+            if found:
+                spelled_elsewhere[str(path.relative_to(ROOT))] = sorted(found)
+    assert spelled_elsewhere == {}, "LOCALDEV_* names belong in localdev/settings.py"
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text.split("## Local stand-in settings", 1)[1].split("\n## ", 1)[0]
+    assert sorted(v for v in declared if f"`{v}`" not in table) == []
+    assert sorted(set(re.findall(r"`(LOCALDEV_[A-Z_]+)`", table)) - declared) == []

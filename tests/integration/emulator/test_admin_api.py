@@ -1,4 +1,4 @@
-"""The test/admin API of the emulator (DESIGN section 4)."""
+"""The test/admin API of the emulator (docs/emulator.md, "Test and admin API")."""
 from __future__ import annotations
 
 import time
