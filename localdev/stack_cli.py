@@ -14,6 +14,7 @@ from localdev.processes import StackError
 from localdev.stack import DEFAULTS, ENV_PORTS, FUNCTIONS_CHOICES, FUNCTIONS_ENV, REPO_ROOT, Stack, StackOptions
 from localdev.stack import __doc__ as STACK_DOC
 from localdev.stack_report import SEED_FILE, banner
+from localdev.trust import load_ca, offer_to_trust, trusted_by_browsers
 
 
 def _port_default(key: str) -> int:
@@ -83,10 +84,12 @@ def main(argv: Sequence[str]) -> int:
     except StackError as exc:
         print(f"localdev run: {exc}", file=sys.stderr)
         return 1
-    print(banner(info, args.tenant_file or SEED_FILE), flush=True)
+    print(banner(info, args.tenant_file or SEED_FILE, ca_trusted=trusted_by_browsers(load_ca(stack.state_dir))),
+          flush=True)
     print(f"Logs: {stack.log_dir}", flush=True)
     exit_code = 0
     try:
+        offer_to_trust(stack.state_dir, stdin=sys.stdin, stop=stopping)
         while not stopping.wait(0.5):
             exited = stack.first_exited()
             if exited is not None:

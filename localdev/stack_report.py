@@ -33,7 +33,7 @@ def seeded_users(config: Mapping[str, Any], seed_file: Path = SEED_FILE) -> list
     return users
 
 
-def banner(info: Any, seed_file: Path = SEED_FILE) -> str:
+def banner(info: Any, seed_file: Path = SEED_FILE, *, ca_trusted: bool | None = None) -> str:
     users = seeded_users(info.emulator_config, seed_file)
     width = max((len(u["displayName"]) for u in users), default=10)
     lines = [
@@ -56,14 +56,15 @@ def banner(info: Any, seed_file: Path = SEED_FILE) -> str:
     for user in users:
         note = f"  [{', '.join(user['notes'])}]" if user["notes"] else ""
         lines.append(f"  {user['displayName']:<{width}}  {user['upn']}{note}")
-    lines += [
-        "",
-        "The emulators use a local certificate authority. Trust it once so the browser accepts",
-        f"{info.entra_url}: run `make trust-ca` (Chromium/Firefox NSS store on Linux, keychain on macOS),",
-        f"or open {info.entra_url}/_emulator/config once and accept the certificate warning.",
-        f"CA certificate: {info.ca_bundle}",
-        "",
-        "Press Ctrl-C to stop everything.",
-        "",
-    ]
+    if ca_trusted:
+        lines += ["", f"This user's browsers trust the local certificate authority ({info.ca_bundle})."]
+    else:
+        lines += [
+            "",
+            "The emulators use a local certificate authority. Trust it once so the browser accepts",
+            f"{info.entra_url}: run `make trust-ca` (Chromium/Firefox NSS store on Linux, keychain on macOS),",
+            f"or open {info.entra_url}/_emulator/config once and accept the certificate warning.",
+            f"CA certificate: {info.ca_bundle}",
+        ]
+    lines += ["", "Press Ctrl-C to stop everything.", ""]
     return "\n".join(lines)

@@ -14,13 +14,14 @@ import argparse
 import hashlib
 import os
 import platform
+import select
 import shlex
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import IO, TYPE_CHECKING, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -28,6 +29,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from localdev.ca import CA_NAME, DEFAULT_STATE_DIR, ensure_certs
 
 NSS_PACKAGE = "libnss3-tools"
+
+if TYPE_CHECKING:
+    import threading
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,7 @@ def trust_nss(ca: LocalCa, databases: Sequence[Path], certutil: str | None) -> i
 
 def trust_macos(ca: LocalCa) -> int:
     keychain = Path.home() / "Library" / "Keychains" / "login.keychain-db"
-    listed = run(["security", "find-certificate", "-a", "-Z", "-c", CA_NAME, str(keychain)])
-    if ca.sha1 in listed.stdout.replace(" ", "").upper():
+    if trusted_by_browsers(ca):
         print(f"trust-ca: already trusted in {keychain}")
         return 0
     command = ["security", "add-trusted-cert", "-r", "trustRoot", "-k", str(keychain), str(ca.path)]
@@ -146,6 +149,55 @@ def trust_macos(ca: LocalCa) -> int:
         return 1
     print(f"trust-ca: added the local CA to {keychain} as a trusted root")
     return 0
+
+
+# ------------------------------------------------------------------------------------------- is it trusted
+
+def trusted_by_browsers(ca: LocalCa, home: Path | None = None) -> bool | None:
+    """Whether this user's browsers already trust the local CA: True, False, or None when this cannot be
+    checked here (no certutil on Linux, another system). Linux: Chromium's store (`~/.pki/nssdb`), which
+    `trust-ca` always writes; macOS: the login keychain. Reads only, never installs anything."""
+    home = Path.home() if home is None else home
+    system = platform.system()
+    if system == "Darwin":
+        keychain = home / "Library" / "Keychains" / "login.keychain-db"
+        listed = run(["security", "find-certificate", "-a", "-Z", "-c", CA_NAME, str(keychain)])
+        return ca.sha1 in listed.stdout.replace(" ", "").upper()
+    if system != "Linux":
+        return None
+    database = home / ".pki" / "nssdb"
+    if not (database / "cert9.db").exists():
+        return False
+    certutil = shutil.which("certutil")
+    if certutil is None:
+        return None
+    return run([certutil, "-d", f"sql:{database}", "-L", "-n", ca.nickname]).returncode == 0
+
+
+def offer_to_trust(state_dir: Path, *, stdin: IO[str], stop: threading.Event, home: Path | None = None) -> None:
+    """`make run` once the stack is ready: when this user's browsers do not trust the local CA, ask (on a
+    terminal) whether to trust it now; elsewhere only say how. Ctrl-C while asking stops the stack as usual."""
+    ca = load_ca(state_dir)
+    if trusted_by_browsers(ca, home) is not False:
+        return
+    if not stdin.isatty():
+        print("note: this user's browsers do not trust the local certificate authority yet, so the sign-in page "
+              "would fail: run `make trust-ca`.", flush=True)
+        return
+    print("This user's browsers do not trust the local certificate authority yet, so the sign-in page would "
+          "fail. Trust it now (what `make trust-ca` does)? [y/N] ", end="", flush=True)
+    while not stop.is_set():
+        readable, _, _ = select.select([stdin], [], [], 0.5)
+        if readable:
+            answer = stdin.readline()
+            break
+    else:
+        return
+    if answer.strip().lower() in ("y", "yes"):
+        trust(state_dir)
+    else:
+        print("Not now: run `make trust-ca` later, or open the Entra ID emulator's URL once and accept the warning.",
+              flush=True)
 
 
 # --------------------------------------------------------------------------------------------------- CLI
@@ -161,13 +213,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    ca = load_ca(args.state_dir)
+    return trust(args.state_dir, args.nssdb)
+
+
+def trust(state_dir: Path, nssdb: Path | None = None) -> int:
+    """`make trust-ca`: 0 once every store it knows of trusts the local CA."""
+    ca = load_ca(state_dir)
     print(f"trust-ca: local CA {ca.path} (SHA-1 {ca.sha1})")
     system = platform.system()
     if system == "Darwin":
         return trust_macos(ca)
     if system == "Linux":
-        return trust_nss(ca, nss_databases(Path.home(), args.nssdb), ensure_certutil())
+        return trust_nss(ca, nss_databases(Path.home(), nssdb), ensure_certutil())
     print(f"trust-ca: {system} is not handled automatically. Import {ca.path} as a trusted root certificate "
           f"authority (Windows: certutil -user -addstore Root {ca.path}), or accept the certificate warning at "
           f"https://localhost:9443/_emulator/config once.", file=sys.stderr)

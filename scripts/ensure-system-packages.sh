@@ -3,8 +3,9 @@
 #   run   what `make run` can use: redis-server (else the stack keeps its token cache in memory) and
 #         libsecret-1-dev (the SWA CLI's keytar builds from source where its prebuilt binary can't be
 #         downloaded). Both are optional: a missing one is a warning, never a failure.
-#   test  what the tests need on top: redis-server (a real Redis for the cache tests) and, where apt can
-#         install it, Chromium for the browser tests (elsewhere ensure-browser.sh finds another one).
+#   test  what the tests need on top: redis-server (a real Redis for the cache tests), certutil
+#         (libnss3-tools: the `make trust-ca` tests use a real NSS store) and, where apt can install it,
+#         Chromium for the browser tests (elsewhere ensure-browser.sh finds another one).
 #   fast  like test, without Chromium (`make test-fast` skips the browser tests).
 set -euo pipefail
 mode=${1:-test}
@@ -16,6 +17,9 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libsecret-1-dev >/dev/null 2>&1; then
   missing+=(libsecret-1-dev)
+fi
+if [ "$mode" != run ]; then
+  command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 fi
 if [ "$mode" = test ] && $can_apt && [ -z "${CHROMIUM_PATH:-}" ]; then
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -53,6 +57,6 @@ done
 cat >&2 <<MSG
 setup: the tests need these system packages, which are missing: ${required[*]}
   Debian/Ubuntu:  sudo apt-get install -y ${required[*]}
-  macOS:          brew install redis (and Chromium, or set CHROMIUM_PATH)
+  macOS:          brew install redis nss (and Chromium, or set CHROMIUM_PATH)
 MSG
 exit 1

@@ -8,7 +8,8 @@ import { ApiClient, ApiProblem } from "./api.js";
 import { Auth, NotSignedInError, RedirectingError, isMsalError } from "./auth.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { isBusy, setBusy, untrusted } from "./dom.js";
-import { describeAuthError, describeProblem, formatSeconds } from "./problems.js";
+import { describeAuthError, describeProblem, formatSeconds, isUnreachableSignIn } from "./problems.js";
+import { diagnoseUnreachableSignIn } from "./reachability.js";
 import { jobStore, progressPercent, runReport } from "./report-job.js";
 import { revealBidiControls } from "./text.js";
 import { renderDiagnostics } from "./ui/diagnostics.js";
@@ -255,6 +256,16 @@ function reportError(error, action) {
   }
   setStatus("");
   if (isMsalError(error)) {
+    const authority = config && config.authority;
+    if (isUnreachableSignIn(error) && authority) {
+      // A network error alone cannot tell an untrusted certificate from a service that is down: find out.
+      setStatus("Checking the sign-in service…");
+      diagnoseUnreachableSignIn(authority).then((finding) => {
+        setStatus("");
+        showProblem(describeAuthError(error, { finding, authority }), action);
+      });
+      return;
+    }
     showProblem(describeAuthError(error), action);
     return;
   }

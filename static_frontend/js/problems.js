@@ -1,6 +1,7 @@
 // Turns an API problem (application/problem+json `code`) or a sign-in error into text a person can act
 // on. One table, so every code the API documents has a message and a next step.
 import { consentLink } from "./links.js";
+import { Finding, localAuthorityOrigin } from "./reachability.js";
 
 const GENERIC = {
   title: "Something went wrong",
@@ -142,8 +143,52 @@ const UNREACHABLE = new Set([
   "timed_out",
 ]);
 
-/** Sign-in errors from MSAL.js (AuthError: errorCode, errorMessage). */
-export function describeAuthError(error) {
+/** Whether an MSAL.js error code means the sign-in service could not be reached at all. */
+export function isUnreachableSignIn(error) {
+  return UNREACHABLE.has(error?.errorCode);
+}
+
+function describeUnreachable(code, detail, finding, authority) {
+  const origin = localAuthorityOrigin(authority) || "the local sign-in service";
+  const trust = `trust the local certificate authority: \`make trust-ca\`, or open ${origin} once and accept the warning`;
+  const retry = [{ kind: "signin", label: "Try again" }];
+  if (finding === Finding.UNTRUSTED_CA) {
+    return {
+      code: "untrusted_local_ca",
+      title: "This browser does not trust the local certificate authority",
+      message: `The local sign-in service at ${origin} is running, but this browser rejects its certificate. To fix it, ${trust}. Then try again.`,
+      detail, actions: retry,
+    };
+  }
+  if (finding === Finding.UNTRUSTED_CA_LIKELY) {
+    return {
+      code: "untrusted_local_ca",
+      title: "The local sign-in service could not be reached",
+      message: `This browser could not open ${origin}. If \`make run\` is running, the browser most likely does not trust the local certificate authority: ${trust}. Then try again.`,
+      detail, actions: retry,
+    };
+  }
+  if (finding === Finding.LOCAL_SERVICE_DOWN) {
+    return {
+      code: "local_identity_down",
+      title: "The local sign-in service is not running",
+      message: `Neither this browser nor the API reaches ${origin}. Check that \`make run\` is still running, then try again.`,
+      detail, actions: retry,
+    };
+  }
+  return {
+    code,
+    title: "The sign-in service could not be reached",
+    message: "Microsoft Entra ID did not answer. Check your connection and try again.",
+    detail, actions: retry,
+  };
+}
+
+/**
+ * Sign-in errors from MSAL.js (AuthError: errorCode, errorMessage). For an unreachable sign-in service,
+ * `finding` (reachability.js) says why when the page could tell, and `authority` names the service.
+ */
+export function describeAuthError(error, { finding = Finding.UNKNOWN, authority = null } = {}) {
   const code = error.errorCode || "sign_in_failed";
   const detail = error.errorMessage || error.message || "";
   if (code === "access_denied" || code === "consent_required" || /AADSTS65004/.test(detail)) {
@@ -155,15 +200,7 @@ export function describeAuthError(error) {
       actions: [{ kind: "signin" }],
     };
   }
-  if (UNREACHABLE.has(code)) {
-    return {
-      code,
-      title: "The sign-in service could not be reached",
-      message: "Microsoft Entra ID did not answer. Check your connection and try again.",
-      detail,
-      actions: [{ kind: "signin", label: "Try again" }],
-    };
-  }
+  if (UNREACHABLE.has(code)) return describeUnreachable(code, detail, finding, authority);
   const base = BY_CODE.sign_in_failed;
   return { code, title: base.title, message: base.message, detail, actions: [{ kind: "signin" }] };
 }

@@ -35,10 +35,13 @@ def listening(url: str) -> bool:
                          ids=["ctrl-c", "sigterm", "killed"])
 def test_run_prints_urls_and_users_serves_the_app_and_stops_everything(tmp_path, stop_signal):
     swa_port = free_port()
+    home = tmp_path / "home"  # a user whose browsers do not trust the local CA yet
+    home.mkdir()
     env = dict(os.environ, LOCALDEV_ENTRA_PORT="0", LOCALDEV_GRAPH_PORT="0", LOCALDEV_API_PORT="0",
-               LOCALDEV_SWA_PORT=str(swa_port), PYTHONUNBUFFERED="1")
+               LOCALDEV_SWA_PORT=str(swa_port), PYTHONUNBUFFERED="1", HOME=str(home))
     process = subprocess.Popen([sys.executable, "-m", "localdev", "run", "--state-dir", str(tmp_path)],
-                               cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=lambda: ([lines.put(l) for l in process.stdout], lines.put(None)), daemon=True).start()
     output = []
@@ -57,6 +60,12 @@ def test_run_prints_urls_and_users_serves_the_app_and_stops_everything(tmp_path,
         assert re.search(r"Sam Whitfield\s+sam\.whitfield@larkspur\.example\s+\[no photo\]", text)
         assert re.search(r"Lena Hoffmann\s+lena\.hoffmann@larkspur\.example\s+\[needs MFA", text)
         assert "make trust-ca" in text
+        # Not on a terminal, `make run` does not ask whether to trust the CA: it says how, once.
+        while not any("do not trust the local certificate authority yet" in line for line in output):
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, "".join(output)
+            output.append(line)
+        assert "run `make trust-ca`" in output[-1] and "[y/N]" not in "".join(output)
 
         session = requests.Session()
         session.trust_env = False

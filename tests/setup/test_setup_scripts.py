@@ -86,7 +86,7 @@ def test_running_needs_no_system_package(no_root_no_apt: dict[str, str]) -> None
 def test_the_tests_say_exactly_what_to_install(no_root_no_apt: dict[str, str]) -> None:
     result = run("ensure-system-packages.sh", no_root_no_apt, "test")
     assert result.returncode == 1
-    assert "sudo apt-get install -y redis-server" in result.stderr
+    assert "sudo apt-get install -y redis-server libnss3-tools" in result.stderr
 
 
 def test_the_makefile_runs_the_app_without_the_test_tools() -> None:

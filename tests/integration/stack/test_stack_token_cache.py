@@ -1,10 +1,12 @@
 """`python -m localdev run` keeps the token cache in a local, encrypted, persistent Redis.
 
 The profile report resumes after a Functions host restart only if the user's cache partition outlived the
-process, so the stack runs Redis when it can; this checks the real stack end to end.
+process, so the stack runs Redis when it can, and the memory cache (with a note) where redis-server is missing;
+this checks the real stack end to end.
 """
 from __future__ import annotations
 
+import shutil
 import stat
 from pathlib import Path
 from typing import Iterator
@@ -76,3 +78,35 @@ def test_stopping_the_stack_stops_its_redis(tmp_path: Path) -> None:
     running.stop()
     with pytest.raises(redis.ConnectionError):
         redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1).ping()
+
+
+def test_without_redis_server_the_stack_runs_with_the_memory_cache_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    # A PATH with what running needs (node for the SWA CLI, a shell) and no redis-server on it.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("node", "sh", "env"):
+        found = shutil.which(name)
+        assert found, name
+        (tools / name).symlink_to(found)
+    monkeypatch.setenv("PATH", str(tools))
+    assert shutil.which("redis-server") is None
+    running = Stack(StackOptions(entra_port=0, graph_port=0, api_port=0, swa_port=free_port(),
+                                 state_dir=tmp_path / "state", functions="local", token_cache="auto", timeout=120))
+    try:
+        info = running.start()
+        assert info.token_cache == "memory"
+        assert "redis-server is not installed, so the token cache is in memory" in capfd.readouterr().err
+        emulator = _emulator(info)
+        token = emulator.mint(user=PROFILE_USER, client_id=emulator.app("spa")["client_id"],
+                              audience=emulator.app("api")["client_id"], scopes=["user_impersonation"])
+        session = requests.Session()
+        session.trust_env = False
+        # Through the app's port, as the browser calls it: SWA CLI, the linked-backend hop, the host.
+        response = session.get(f"{info.app_url}/api/get-profile", headers={"X-User-Authorization": f"Bearer {token}"},
+                               timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.json()["userPrincipalName"] == PROFILE_USER
+    finally:
+        running.stop()
+    assert not (tmp_path / "state" / "redis").exists()
