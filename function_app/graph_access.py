@@ -5,8 +5,9 @@ token) and the report's activities (`SessionTokens`: the job's long-running sess
 - Graph answers 401 without a claims challenge (`GraphTokenRejected`): the token is unusable; forget it and
   try once more with a fresh one (a new exchange for the same caller token, or a refresh from the session).
 - Graph answers 401 with `error="insufficient_claims"` (continuous access evaluation: the user's session was
-  revoked, or policy now wants more): forget the token and answer `interaction_required` with Graph's claims.
-  The caller signs in again with them and arrives with a new token, which gets a new exchange.
+  revoked, or policy now wants more): answer `interaction_required` with Graph's claims, and keep the challenge
+  in the token's place, so every request with the same caller token (or the same session) gets it too. The
+  caller signs in again with the claims and arrives with a new token, which gets a new exchange.
 - Graph answers 403 (`ConsentRequired`): consent was revoked while a token was cached; forget it so the next
   request asks the identity provider.
 """
@@ -30,6 +31,9 @@ class TokenSource(Protocol):
     def forget(self) -> None:
         """Graph refused the token `token()` returned last: never hand it out again."""
 
+    def challenged(self, claims: str) -> None:
+        """Graph answered the token `token()` returned last with a claims challenge."""
+
 
 class CallerTokens:
     """Graph tokens for an interactive request: bound to the caller's token (one exchange per caller token)."""
@@ -42,6 +46,9 @@ class CallerTokens:
 
     def forget(self) -> None:
         self._obo.forget(self._caller.assertion, self._scopes)
+
+    def challenged(self, claims: str) -> None:
+        self._obo.challenged(self._caller.principal, self._caller.assertion, self._scopes, claims)
 
 
 class SessionTokens:
@@ -57,6 +64,10 @@ class SessionTokens:
         # Kept in the session itself: the next step of the job (any instance) refreshes instead of reusing it.
         self._sessions.forget_access_tokens(self._session_id)
 
+    def challenged(self, claims: str) -> None:
+        # The job fails with the challenge (it cannot sign the user in); the next step refreshes, and is refused.
+        self.forget()
+
 
 class DelegatedGraph:
     def call(self, tokens: TokenSource, request: Callable[[str], T]) -> T:
@@ -71,6 +82,12 @@ class DelegatedGraph:
         token = tokens.token()
         try:
             return request(token)
-        except (GraphTokenRejected, InteractionRequired, ConsentRequired):
+        except InteractionRequired as challenge:
+            if challenge.claims:
+                tokens.challenged(challenge.claims)
+            else:
+                tokens.forget()
+            raise
+        except (GraphTokenRejected, ConsentRequired):
             tokens.forget()
             raise

@@ -13,6 +13,14 @@ Long-running sessions (the profile report)
     included, under a random session id that nothing about the user can derive; its lifetime is the job's
     maximum run time, and the job deletes it when it ends (MSAL.NET's InitiateLongRunningProcessInWebApi /
     AcquireTokenInLongRunningProcess).
+
+Claims challenges
+    When Graph answers a cached token with a claims challenge (continuous access evaluation: the user's
+    sessions were revoked, or policy now wants more), the caller's token can no longer get Graph access: Entra
+    ID refuses to exchange it again. The entry is replaced by the challenge itself, until the caller's token
+    expires, so every request that still carries that token (a concurrent photo request, another instance)
+    gets the same challenge and the client signs in again with its claims, instead of a futile exchange and a
+    challenge-less refusal. A new caller token is a new key, untouched.
 """
 from __future__ import annotations
 
@@ -67,6 +75,24 @@ class CachedGraphToken:
     def usable(self, now: float | None = None) -> bool:
         now = time.time() if now is None else now
         return self.expires_on - GRAPH_TOKEN_MARGIN_SECONDS > now
+
+
+@dataclass(frozen=True)
+class ClaimsChallenge:
+    """What Graph answered the caller's token with: the claims the client must satisfy with a new sign-in."""
+
+    claims: str
+
+    def serialize(self) -> str:
+        return json.dumps({"claims_challenge": self.claims}, separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, text: str) -> "ClaimsChallenge | None":
+        try:
+            claims = json.loads(text).get("claims_challenge")
+        except (ValueError, AttributeError):
+            return None
+        return cls(claims) if isinstance(claims, str) and claims else None
 
 
 def new_session_id() -> str:

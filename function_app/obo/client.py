@@ -5,7 +5,8 @@ new caller token gets exactly one exchange of its own, across instances:
 - a hit in the store (in-process L1, then the shared Redis L2) costs no exchange;
 - concurrent misses for one key share one in-flight exchange (`SingleFlight`), inside the store's
   cross-process `exchange_lock`, and the store is re-read after taking the lock;
-- failures are never cached, so the next request asks the identity provider again.
+- failures are never cached, so the next request asks the identity provider again; the one exception is
+  Graph's claims challenge for a token already handed out, kept in the token's place (`cache_policy`).
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from typing import Sequence
 
 from ..auth.validate import Principal
 from ..concurrency import SingleFlight
+from ..errors import InteractionRequired
 from ..logging_setup import log_event
 from ..settings import Settings
 from ..token_cache.store import TokenStore
-from .cache_policy import CachedGraphToken, assertion_key, interactive_ttl
+from .cache_policy import CachedGraphToken, ClaimsChallenge, assertion_key, interactive_ttl
 from .msal_apps import MsalApps, exchange_on_behalf_of
 
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
@@ -61,13 +63,29 @@ class OboClient:
         """Drop the Graph token cached for this caller's token (Graph rejected it, or consent was revoked)."""
         self._store.delete(assertion_key(assertion, canonical_scopes(scopes, self._settings.graph_scopes)))
 
+    def challenged(self, principal: Principal, assertion: str, scopes: Sequence[str] | None, claims: str) -> None:
+        """Graph answered this caller token's Graph token with a claims challenge: keep the challenge in the
+        token's place until the caller's token expires, so every request with that token gets it."""
+        key = assertion_key(assertion, canonical_scopes(scopes, self._settings.graph_scopes))
+        ttl = int(principal.expires_at - time.time())
+        if ttl <= 0:
+            self._store.delete(key)
+            return
+        self._store.save(key, ClaimsChallenge(claims).serialize(), ttl)
+        log_event("graph_claims_challenge_kept", user=user_ref(principal), ttl=ttl)
+
     def warm_up(self) -> None:
         """Discovery and the exchanging application, built ahead of the first user (benchmarks, diagnostics)."""
         self._apps.warm_up()
 
     def _cached(self, key: str) -> str | None:
+        """The cached Graph token, None on a miss; raises the kept claims challenge for a challenged token."""
         text = self._store.load(key)
-        entry = CachedGraphToken.parse(text) if text else None
+        if not text:
+            return None
+        entry = CachedGraphToken.parse(text)
+        if entry is None and (challenge := ClaimsChallenge.parse(text)) is not None:
+            raise InteractionRequired("Microsoft Graph requires the user to sign in again.", claims=challenge.claims)
         return entry.access_token if entry is not None and entry.usable() else None
 
     def _exchange(self, key: str, principal: Principal, assertion: str, scopes: tuple[str, ...]) -> str:

@@ -85,20 +85,30 @@ def test_a_401_without_claims_forgets_the_token_and_retries_once_with_a_fresh_on
     assert path.graph.tokens[-1] != path.graph.tokens[-2]  # the retry carried another token
 
 
-def test_a_claims_challenge_forgets_the_token_and_asks_for_interaction_with_graphs_claims(path: Path) -> None:
+def test_a_claims_challenge_asks_for_interaction_with_graphs_claims_and_never_serves_the_token_again(
+        path: Path) -> None:
     path.call()
     path.graph.replies.append(Reply(401, {"error": {"code": "InvalidAuthenticationToken"}},
                                     {"WWW-Authenticate": CAE_CHALLENGE}))
     code, outcome = path.call()
     assert code == "interaction_required"
+    challenged = path.graph.tokens[-1]
+    before, graph_calls = path.fresh_tokens(), len(path.graph.tokens)
     if path.name == "http":
         assert outcome["status"] == 401 and json.loads(outcome["body"]["claims"]) == json.loads(CLAIMS)
         assert 'error="insufficient_claims"' in outcome["challenge"]
+        # The same caller token gets the same challenge again: no exchange (Entra ID would refuse it), no Graph
+        # call with the challenged token; only a new caller token (the user signed in again) gets Graph access.
+        again_code, again = path.call()
+        assert again_code == "interaction_required" and again["challenge"] == outcome["challenge"]
+        assert (path.fresh_tokens(), len(path.graph.tokens)) == (before, graph_calls)
+        path.token = mint(uti="signed-in-again")
     else:
         assert outcome["error"]["retryable"] is False
-    before = path.fresh_tokens()
+    # The job's session is asked for a new token (a real identity provider refuses a revoked session's refresh).
     assert path.call()[0] is None
-    assert path.fresh_tokens() == before + 1  # the challenged token was not served again
+    assert path.fresh_tokens() == before + 1
+    assert path.graph.tokens[-1] != challenged
 
 
 def test_a_403_is_consent_required_and_forgets_the_token(path: Path) -> None:
