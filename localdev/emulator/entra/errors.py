@@ -125,6 +125,11 @@ class OAuthError(Exception):
         super().__init__(f"AADSTS{code}: {self.message}")
 
 
+def missing_parameter(name: str, code: int = 900144) -> OAuthError:
+    """A required request parameter is absent (AADSTS900144; the jwt-bearer grant's own are AADSTS90014)."""
+    return OAuthError(code, f"The request body must contain the following parameter: '{name}'.")
+
+
 def timestamp(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M:%SZ")
 
