@@ -166,7 +166,9 @@ class TokenVerifier:
         return caller, expires_at + LEEWAY_SECONDS, kid
 
 
-# Graph's words after "Access token validation failure." for what PyJWT refuses (lifetime is checked apart).
+# Graph's words after "Access token validation failure." for what PyJWT refuses (lifetime is checked apart). The
+# emulator keeps this mapping to itself rather than using the product's `auth/verdict.py`: what the product is
+# tested against must not share its code.
 _REFUSAL_DETAILS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.InvalidAudienceError, " Invalid audience."),
     (jwt.InvalidIssuerError, " Invalid issuer."),
