@@ -16,11 +16,10 @@ from typing import Any
 
 from .cold_start import measure as measure_cold_start
 from .loadgen import percentile
-from .processes import ROOT, StackError, base_env
+from .processes import ROOT, base_env
 from .report import BenchConfig, MultiProcess, Renewal, format_table, results_document, write_results
-from .rig import BASELINE_APP, FloorError, Rig, open_rig
+from .rig import BASELINE_APP, Rig, run_on_rig
 from .sweep import run_sweep
-from localdev.redis_cache import RedisUnavailable
 
 DEFAULT_REQUESTS = 2000
 
@@ -70,21 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print("measuring cold start (fresh interpreters) ...", file=sys.stderr)
         cold = measure_cold_start(base_env())
     machine_before = machine_state()
-    try:
-        rig = open_rig(users=args.users, cache=args.cache, auth=auth, token_latency_ms=args.token_latency_ms,
-                       graph_latency_ms=args.graph_latency_ms)
-    except (StackError, RedisUnavailable, FloorError) as exc:
-        print(f"benchmark: {exc}", file=sys.stderr)
-        return 1
-    ok = False
-    try:
-        ok = _compare(rig, args, requests, cold, machine_before, auth)
-        return 0 if ok else 1
-    except (StackError, RedisUnavailable, FloorError) as exc:
-        print(f"benchmark: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        rig.close(args.keep, ok)
+    return run_on_rig(args, lambda rig: _compare(rig, args, requests, cold, machine_before, auth))
 
 
 def _compare(rig: Rig, args: argparse.Namespace, requests: int, cold: Any, machine_before: dict[str, Any],

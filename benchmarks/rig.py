@@ -17,15 +17,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import host_metrics
 from .loadgen import LoadResult, run_load
-from .processes import ROOT, Child, base_env, start_json_child
+from .processes import ROOT, Child, StackError, base_env, start_json_child
 from .report import Measured
 from .tenant import write_tenant_file
 from localdev.emulator.client import EmulatorClient
-from localdev.redis_cache import RedisServer, start_redis_server
+from localdev.redis_cache import RedisServer, RedisUnavailable, start_redis_server
 from localdev import settings as local
 
 BASELINE_APP = Path(__file__).resolve().parent / "baseline_app"
@@ -196,3 +196,28 @@ def open_rig(*, users: int, cache: str, auth: bool, token_latency_ms: int, graph
             emulator.stop()
             admin.close()
         raise
+
+
+# What ends a benchmark run with a message instead of a trace: a child that did not start, no Redis, a bad floor.
+RUN_FAILURES = (StackError, RedisUnavailable, FloorError)
+
+
+def run_on_rig(args: Any, work: Callable[[Rig], bool]) -> int:
+    """Open the rig the command line asks for, run `work` on it and close it: exit status 0 when `work` says the
+    run went well, 1 when it did not or a run failure stopped it (its message on stderr). The work folder with
+    the child logs is kept on failure or with --keep."""
+    try:
+        rig = open_rig(users=args.users, cache=args.cache, auth=not args.no_auth,
+                       token_latency_ms=args.token_latency_ms, graph_latency_ms=args.graph_latency_ms)
+    except RUN_FAILURES as exc:
+        print(f"benchmark: {exc}", file=sys.stderr)
+        return 1
+    ok = False
+    try:
+        ok = work(rig)
+        return 0 if ok else 1
+    except RUN_FAILURES as exc:
+        print(f"benchmark: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        rig.close(args.keep, ok)

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .loadgen import LoadResult, percentile
-from .processes import ROOT, StackError
+from .processes import ROOT
 from .report import RESULTS_DIR, Measured
-from .rig import FloorError, open_rig
-from localdev.redis_cache import RedisUnavailable
+from .rig import Rig, run_on_rig
 
 LEVELS = (1, 4, 8, 16, 32, 64)
 WITHIN_MS = 5.0
@@ -98,45 +97,34 @@ def output_paths(output: Path | None) -> tuple[Path, Path]:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    levels = LEVELS
     machine = {"cpu_count": os.cpu_count(), "load_average": [round(v, 2) for v in os.getloadavg()]}
-    try:
-        rig = open_rig(users=args.users, cache=args.cache, auth=not args.no_auth,
-                       token_latency_ms=args.token_latency_ms, graph_latency_ms=args.graph_latency_ms)
-    except (StackError, RedisUnavailable, FloorError) as exc:
-        print(f"benchmark: {exc}", file=sys.stderr)
-        return 1
-    ok = False
-    try:
-        print("starting the Functions host (one worker process) ...", file=sys.stderr)
-        hosts = rig.start_hosts("host-ours", ROOT, processes=1)
-        users, graph_tokens = rig.api_tokens(), rig.graph_tokens()
-        print("warm-up: every user's first exchange ...", file=sys.stderr)
-        rig.measure(hosts, users, 2 * len(users), min(len(users), 8))
-        points = []
-        for concurrency in levels:
-            count = requests_for(concurrency, args.requests)
-            print(f"concurrency {concurrency}: {count} requests to the Graph floor, then to the product ...",
-                  file=sys.stderr)
-            floor = rig.floor(graph_tokens, count, concurrency)
-            points.append(SweepPoint(concurrency, floor, rig.measure(hosts, users, count, concurrency)))
-        machine["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
-        document = sweep_document(points, {"users": args.users, "token_latency_ms": args.token_latency_ms,
-                                           "graph_latency_ms": args.graph_latency_ms, "cache": args.cache,
-                                           "auth": not args.no_auth}, machine)
-        json_path, png_path = output_paths(args.output)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        from .plot import plot_sweep  # matplotlib only for the sweep
+    return run_on_rig(args, lambda rig: _sweep(rig, args, LEVELS, machine))
 
-        plot_sweep(document, png_path)
-        print(format_sweep(document))
-        for path in (json_path, png_path):
-            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-        ok = all(p["non_200"] == 0 for p in document["levels"])
-        return 0 if ok else 1
-    except (StackError, RedisUnavailable, FloorError) as exc:
-        print(f"benchmark: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        rig.close(args.keep, ok)
+
+def _sweep(rig: Rig, args: argparse.Namespace, levels: Iterable[int], machine: dict[str, Any]) -> bool:
+    print("starting the Functions host (one worker process) ...", file=sys.stderr)
+    hosts = rig.start_hosts("host-ours", ROOT, processes=1)
+    users, graph_tokens = rig.api_tokens(), rig.graph_tokens()
+    print("warm-up: every user's first exchange ...", file=sys.stderr)
+    rig.measure(hosts, users, 2 * len(users), min(len(users), 8))
+    points = []
+    for concurrency in levels:
+        count = requests_for(concurrency, args.requests)
+        print(f"concurrency {concurrency}: {count} requests to the Graph floor, then to the product ...",
+              file=sys.stderr)
+        floor = rig.floor(graph_tokens, count, concurrency)
+        points.append(SweepPoint(concurrency, floor, rig.measure(hosts, users, count, concurrency)))
+    machine["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    document = sweep_document(points, {"users": args.users, "token_latency_ms": args.token_latency_ms,
+                                       "graph_latency_ms": args.graph_latency_ms, "cache": args.cache,
+                                       "auth": not args.no_auth}, machine)
+    json_path, png_path = output_paths(args.output)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    from .plot import plot_sweep  # matplotlib only for the sweep
+
+    plot_sweep(document, png_path)
+    print(format_sweep(document))
+    for path in (json_path, png_path):
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return all(p["non_200"] == 0 for p in document["levels"])

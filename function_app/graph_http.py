@@ -139,12 +139,8 @@ class PooledGraphTransport:
             if not answered:
                 raise _Stale() from exc
             raise GraphTransportError("ConnectionError") from None
-        except socket.timeout:
-            connection.close()
-            raise GraphTransportError("ReadTimeout") from None
         except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise GraphTransportError(_kind(exc)) from None
+            raise _failed(connection, exc, timeout="ReadTimeout") from None
         if response.will_close:
             connection.close()
         else:
@@ -179,12 +175,8 @@ class PooledGraphTransport:
             connection.set_tunnel(self._host, self._port, headers=self._proxy[2])
         try:
             connection.connect()
-        except socket.timeout:
-            connection.close()
-            raise GraphTransportError("ConnectTimeout") from None
         except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise GraphTransportError(_kind(exc)) from None
+            raise _failed(connection, exc, timeout="ConnectTimeout") from None
         return connection
 
 
@@ -200,6 +192,12 @@ def _closed_by_peer(sock: socket.socket) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
+
+
+def _failed(connection: http.client.HTTPConnection, exc: BaseException, *, timeout: str) -> GraphTransportError:
+    """Close the connection that failed and name the failure for logs (`timeout`: which wait ran out)."""
+    connection.close()
+    return GraphTransportError(timeout if isinstance(exc, socket.timeout) else _kind(exc))
 
 
 def _kind(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import azure.functions as func
 
@@ -17,9 +17,11 @@ from . import settings as settings_module
 from .auth.extract import AUTHORIZATION, CLIENT_PRINCIPAL_HEADER, TOKEN_STORE_HEADER
 from .auth.token_kind import token_kind
 from .errors import ApiError, Misconfigured, NotFound, http_handler
+from .graph import GraphClient
 from .settings import Settings
 
 bp = func.Blueprint()
+T = TypeVar("T")
 
 
 def _json(body: Any, status: int = 200, cache: str = "no-store") -> func.HttpResponse:
@@ -27,21 +29,25 @@ def _json(body: Any, status: int = 200, cache: str = "no-store") -> func.HttpRes
                              headers={"Cache-Control": cache})
 
 
+def _as_caller(req: func.HttpRequest, read: Callable[[GraphClient], Callable[[str], T]]) -> T:
+    """One Graph read (`read` picks it from the client) as the request's authenticated caller, with a Graph token
+    On-Behalf-Of their token and graph_access's rules for Graph's 401/403."""
+    svc = services.current()
+    return svc.delegated_graph.call(svc.caller_tokens(svc.authenticate(req.headers)), read(svc.graph))
+
+
 @bp.function_name("get_profile")
 @bp.route(route="get-profile", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler("get_profile")
 def get_profile(req: func.HttpRequest) -> func.HttpResponse:
-    svc = services.current()
-    profile = svc.delegated_graph.call(svc.caller_tokens(svc.authenticate(req.headers)), svc.graph.me)
-    return _json(profile)
+    return _json(_as_caller(req, lambda graph: graph.me))
 
 
 @bp.function_name("get_profile_photo")
 @bp.route(route="get-profile/photo", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler("get_profile_photo")
 def get_profile_photo(req: func.HttpRequest) -> func.HttpResponse:
-    svc = services.current()
-    photo = svc.delegated_graph.call(svc.caller_tokens(svc.authenticate(req.headers)), svc.graph.photo)
+    photo = _as_caller(req, lambda graph: graph.photo)
     return func.HttpResponse(photo.content, status_code=200, mimetype=photo.content_type,
                              headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
 

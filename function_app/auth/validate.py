@@ -22,13 +22,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import jwt
-
-from ..errors import InsufficientScope, InvalidToken, TokenExpired
+from ..errors import AuthError, InsufficientScope, InvalidToken, TokenExpired
 from ..settings import Settings, is_guid
 from ..lru import LruTtlCache
 from .jwks import JwksCache
 from .segments import SegmentError, decode_compact
+from .verdict import Failure, Refusal, decode_verified
 
 LEEWAY_SECONDS = 60
 ALGORITHMS = ("RS256",)
@@ -83,6 +82,20 @@ def _not_ours(header_name: str, user_token_header: str, why: str) -> InvalidToke
         f"{why} If this request came through Azure Static Web Apps, the platform replaced the Authorization "
         f"header with its own token: send the user's access token for this API in '{user_token_header}: "
         f"Bearer <token>'.")
+
+
+# What this API says when PyJWT refuses a token (an expired token has its own error, `token_expired`).
+_REFUSALS = {
+    Failure.NOT_YET_VALID: "The access token is not valid yet.",
+    Failure.SIGNATURE: "The token's signature is not valid.",
+    Failure.MISSING_CLAIM: "The token has no '{claim}' claim.",
+}
+
+
+def _refused(refusal: Refusal) -> AuthError:
+    if refusal.failure is Failure.EXPIRED:
+        return TokenExpired("The access token has expired; acquire a new one.")
+    return InvalidToken(refusal.worded(_REFUSALS, "The token failed validation."))
 
 
 class ValidatedTokens:
@@ -176,21 +189,13 @@ class TokenValidator:
 
         key = self._jwks.get_key(kid)
         try:
-            claims = jwt.decode(
+            claims = decode_verified(
                 token, key, algorithms=list(ALGORITHMS), audience=list(self._audiences), issuer=self.issuers_for(tid),
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "aud", "tid", "oid"], "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError:
-            raise TokenExpired("The access token has expired; acquire a new one.") from None
-        except jwt.ImmatureSignatureError:
-            raise InvalidToken("The access token is not valid yet.") from None
-        except jwt.InvalidSignatureError:
-            raise InvalidToken("The token's signature is not valid.") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise InvalidToken(f"The token has no '{exc.claim}' claim.") from None
-        except jwt.PyJWTError:
-            raise InvalidToken("The token failed validation.") from None
+        except Refusal as refusal:
+            raise _refused(refusal) from None
 
         tid = tid.lower()
         if tid not in settings.allowed_tenants:

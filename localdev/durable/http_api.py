@@ -63,23 +63,24 @@ def build_routes(runtime: "DurableRuntime") -> list[web.RouteDef]:
                 if (not wanted or s.instance.status in wanted) and s.instance.id.startswith(prefix_filter)]
         return web.json_response(docs)
 
-    async def terminate(request: web.Request) -> web.Response:
-        instance_id = request.match_info["instance_id"]
+    def refused_unless_running(instance_id: str) -> web.Response | None:
+        """404 for an unknown instance, 410 for a finished one: what terminate and raise event both answer."""
         status = runtime.status(instance_id)
         if status is None:
             return web.json_response(None, status=404)
-        if status.instance.is_terminal:
-            return web.json_response(None, status=410)
+        return web.json_response(None, status=410) if status.instance.is_terminal else None
+
+    async def terminate(request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        if (refused := refused_unless_running(instance_id)) is not None:
+            return refused
         runtime.terminate(instance_id, request.query.get("reason", ""))
         return web.json_response(None, status=202)
 
     async def raise_event(request: web.Request) -> web.Response:
         instance_id = request.match_info["instance_id"]
-        status = runtime.status(instance_id)
-        if status is None:
-            return web.json_response(None, status=404)
-        if status.instance.is_terminal:
-            return web.json_response(None, status=410)
+        if (refused := refused_unless_running(instance_id)) is not None:
+            return refused
         try:
             input_json = _input_json(await request.text())
         except ValueError:

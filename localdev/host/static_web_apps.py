@@ -28,16 +28,23 @@ from typing import Any, Mapping
 import jwt
 from jwt import PyJWK
 
+from function_app.auth.verdict import Failure
 from localdev.settings import local_settings
 from localdev.host.authsettings import AuthSettings
 from localdev.host.principal import STATIC_WEB_APPS_AUTH_TYPE
-from localdev.host.token_validation import LEEWAY_SECONDS, Rejection, Validated, ValidatedTokens, invalid_token
+from localdev.host.token_validation import Validated, ValidatedTokens, invalid_token, verify_rs256
 from localdev.linked_backend.keys import JWKS_ENV, JWKS_FILE, KEY_DIR
 from localdev.linked_backend.platform_token import issuer_for
 
 log = logging.getLogger("localdev.host.easyauth")
 
 DEFAULT_JWKS = Path(".localdev") / KEY_DIR / JWKS_FILE
+# What the provider says when PyJWT refuses a platform token.
+_REFUSALS = {
+    Failure.EXPIRED: "The platform token has expired.",
+    Failure.AUDIENCE: "The platform token was not issued for this site (audience).",
+    Failure.SIGNATURE: "The platform token signature is not valid.",
+}
 
 
 def site_audiences(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -124,15 +131,5 @@ class PlatformTokenValidator:
             raise invalid_token("The platform token is not signed by the linked Static Web App's key.")
         if not self.audiences:
             raise invalid_token("This site has no host name (WEBSITE_HOSTNAME) to accept platform tokens for.")
-        try:
-            return jwt.decode(token, key=key.key, algorithms=["RS256"], audience=list(self.audiences),
-                              issuer=self.issuer, leeway=LEEWAY_SECONDS,
-                              options={"require": ["exp", "iss", "aud"]})
-        except jwt.ExpiredSignatureError:
-            raise Rejection(401, "token_expired", "Access token expired", "The platform token has expired.") from None
-        except jwt.InvalidAudienceError:
-            raise invalid_token("The platform token was not issued for this site (audience).") from None
-        except jwt.InvalidSignatureError:
-            raise invalid_token("The platform token signature is not valid.") from None
-        except jwt.PyJWTError:
-            raise invalid_token("The platform token could not be validated.") from None
+        return verify_rs256(token, key.key, audiences=self.audiences, issuers=(self.issuer,),
+                            messages=_REFUSALS, otherwise="The platform token could not be validated.")

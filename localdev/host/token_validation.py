@@ -22,13 +22,14 @@ import os
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import aiohttp
 import jwt
 from jwt import PyJWK
 
 from function_app.auth.segments import SegmentError, decode_compact
+from function_app.auth.verdict import Failure, Refusal, decode_verified
 from function_app.errors import Misconfigured
 from function_app.http_sessions import client_tls_context
 from function_app.lru import LruTtlCache
@@ -64,6 +65,20 @@ def missing_token() -> Rejection:
 
 def invalid_token(detail: str) -> Rejection:
     return Rejection(401, "invalid_token", "Invalid access token", detail)
+
+
+def verify_rs256(token: str, key: Any, *, audiences: Iterable[str], issuers: Iterable[str],
+                 messages: Mapping[Failure, str], otherwise: str) -> dict[str, Any]:
+    """RS256 signature, issuer, audience and lifetime (with the provider's leeway), as both providers check them;
+    a refusal in the caller's words (`messages`, else `otherwise`): 401 `token_expired` or `invalid_token`."""
+    try:
+        return decode_verified(token, key, algorithms=["RS256"], audience=list(audiences), issuer=list(issuers),
+                               leeway=LEEWAY_SECONDS, options={"require": ["exp", "iss", "aud"]})
+    except Refusal as refusal:
+        detail = refusal.worded(messages, otherwise)
+        if refusal.failure is Failure.EXPIRED:
+            raise Rejection(401, "token_expired", "Access token expired", detail) from None
+        raise invalid_token(detail) from None
 
 
 def forbidden(detail: str) -> Rejection:
@@ -203,6 +218,17 @@ class SigningKeys:
             return self._keys.get(kid)
 
 
+# The Microsoft provider's words for PyJWT's refusals.
+_REFUSALS = {
+    Failure.EXPIRED: "The access token has expired; acquire a new one.",
+    Failure.NOT_YET_VALID: "The token is not valid yet (nbf/iat in the future).",
+    Failure.AUDIENCE: "The token was not issued for this API (audience).",
+    Failure.ISSUER: "The token was not issued by the configured issuer.",
+    Failure.MISSING_CLAIM: "The token has no '{claim}' claim.",
+    Failure.SIGNATURE: "The token signature is not valid.",
+}
+
+
 class TokenValidator:
     """Validates bearer tokens against one AuthSettings; thread-unsafe by design (one event loop)."""
 
@@ -244,27 +270,8 @@ class TokenValidator:
         key = await self.keys.get(kid)
         if key is None:
             raise invalid_token("The token is not signed by a key of the configured issuer.")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token, key=key.key, algorithms=["RS256"], audience=list(settings.audiences),
-                issuer=list(settings.accepted_issuers), leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise Rejection(401, "token_expired", "Access token expired",
-                            "The access token has expired; acquire a new one.") from None
-        except jwt.ImmatureSignatureError:
-            raise invalid_token("The token is not valid yet (nbf/iat in the future).") from None
-        except jwt.InvalidAudienceError:
-            raise invalid_token("The token was not issued for this API (audience).") from None
-        except jwt.InvalidIssuerError:
-            raise invalid_token("The token was not issued by the configured issuer.") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise invalid_token(f"The token has no '{exc.claim}' claim.") from None
-        except jwt.InvalidSignatureError:
-            raise invalid_token("The token signature is not valid.") from None
-        except jwt.PyJWTError:
-            raise invalid_token("The token could not be validated.") from None
+        claims = verify_rs256(token, key.key, audiences=settings.audiences, issuers=settings.accepted_issuers,
+                              messages=_REFUSALS, otherwise="The token could not be validated.")
         self._authorize(claims)
         return claims
 

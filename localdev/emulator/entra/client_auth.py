@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 import jwt
 from multidict import MultiDictProxy
 
-from localdev.emulator.entra.errors import OAuthError
+from localdev.emulator.entra.errors import OAuthError, missing_parameter
 from localdev.emulator.entra.federated import verify_federated_assertion
 from localdev.emulator.state import EmulatorState
 from localdev.emulator.tenant import App
@@ -52,7 +52,7 @@ def authenticate_client(state: EmulatorState, form: MultiDictProxy[str], authori
     if not client_id and assertion:
         client_id = _assertion_issuer(assertion)
     if not client_id:
-        raise OAuthError(900144, "The request body must contain the following parameter: 'client_id'.")
+        raise missing_parameter("client_id")
     app = state.tenant.find_app(client_id)
     if app is None or app.client_id != client_id.strip().lower():
         raise OAuthError(700016, f"Application with identifier '{client_id}' was not found in the directory "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -39,87 +40,71 @@ class Discovery:
     def _json(self, body: object) -> web.Response:
         return web.Response(text=json.dumps(body), content_type="application/json", headers=CACHEABLE)
 
-    async def openid_v2(self, request: web.Request) -> web.Response:
-        if (faulted := await self._guard("discovery", request)) is not None:
+    async def _tenant_document(self, endpoint: str, request: web.Request,
+                               document: Callable[[str], dict[str, Any]]) -> web.Response:
+        """A per-tenant document: an injected fault, or Entra's error for an unknown tenant, or `document(segment)`."""
+        if (faulted := await self._guard(endpoint, request)) is not None:
             return faulted
         try:
             segment = self._tenant_or_error(request)
         except OAuthError as err:
             return error_response(err, request, self.state.entra_url)
-        base = f"{self.state.entra_url}/{segment}"
-        tid = self._issuer_tenant(segment)
-        graph_host = urlsplit(self.state.graph_url).netloc
-        return self._json({
-            "token_endpoint": f"{base}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{base}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": self.state.issuer_v2(tid),
-            "request_uri_parameter_supported": False,
-            "userinfo_endpoint": f"{self.state.graph_url.rsplit('/v1.0', 1)[0]}/oidc/userinfo",
-            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
-                                 "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr",
-                                 "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-            "kerberos_endpoint": f"{base}/kerberos",
-            "tenant_region_scope": "NA",
-            "cloud_instance_name": "microsoftonline.com",
-            "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": graph_host,
-            "rbac_url": "https://pas.windows.net",
-        })
+        return self._json(document(segment))
+
+    async def openid_v2(self, request: web.Request) -> web.Response:
+        return await self._tenant_document("discovery", request, lambda segment: self._openid(segment, v2=True))
 
     async def openid_v1(self, request: web.Request) -> web.Response:
-        if (faulted := await self._guard("discovery", request)) is not None:
-            return faulted
-        try:
-            segment = self._tenant_or_error(request)
-        except OAuthError as err:
-            return error_response(err, request, self.state.entra_url)
+        return await self._tenant_document("discovery", request, lambda segment: self._openid(segment, v2=False))
+
+    def _openid(self, segment: str, *, v2: bool) -> dict[str, Any]:
+        """What both versions publish, then what only one of them does, as Entra's two documents differ."""
         base = f"{self.state.entra_url}/{segment}"
         tid = self._issuer_tenant(segment)
-        return self._json({
-            "token_endpoint": f"{base}/oauth2/token",
+        oauth2 = f"{base}/oauth2/v2.0" if v2 else f"{base}/oauth2"
+        common = {
+            "token_endpoint": f"{oauth2}/token",
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{base}/discovery/keys",
+            "jwks_uri": f"{base}/discovery/v2.0/keys" if v2 else f"{base}/discovery/keys",
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-            "scopes_supported": ["openid"],
-            "issuer": self.state.issuer_v1(tid),
-            "microsoft_multi_refresh_token": True,
-            "authorization_endpoint": f"{base}/oauth2/authorize",
+            "authorization_endpoint": f"{oauth2}/authorize",
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/oauth2/logout",
-            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
-                                 "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr",
-                                 "amr", "nonce", "email", "given_name", "family_name", "nickname"],
+            "end_session_endpoint": f"{oauth2}/logout",
             "tenant_region_scope": "NA",
             "cloud_instance_name": "microsoftonline.com",
             "cloud_graph_host_name": "graph.windows.net",
             "msgraph_host": urlsplit(self.state.graph_url).netloc,
             "rbac_url": "https://pas.windows.net",
-        })
+        }
+        claims = ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+                  "msgraph_host", "aud", "exp", "iat", "auth_time", "acr"]
+        if not v2:
+            return {**common,
+                    "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+                    "scopes_supported": ["openid"],
+                    "issuer": self.state.issuer_v1(tid),
+                    "microsoft_multi_refresh_token": True,
+                    "claims_supported": [*claims, "amr", "nonce", "email", "given_name", "family_name", "nickname"]}
+        return {**common,
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": self.state.issuer_v2(tid),
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": f"{self.state.graph_url.rsplit('/v1.0', 1)[0]}/oidc/userinfo",
+                "device_authorization_endpoint": f"{oauth2}/devicecode",
+                "claims_supported": [*claims, "nonce", "preferred_username", "name", "tid", "ver", "at_hash",
+                                     "c_hash", "email"],
+                "kerberos_endpoint": f"{base}/kerberos"}
 
     async def _keys(self, request: web.Request, v2: bool) -> web.Response:
-        if (faulted := await self._guard("jwks", request)) is not None:
-            return faulted
-        try:
-            segment = self._tenant_or_error(request)
-        except OAuthError as err:
-            return error_response(err, request, self.state.entra_url)
-        issuer = self.state.issuer_v2(self._issuer_tenant(segment)) if v2 else None
-        return self._json({"keys": [k.jwk(issuer) for k in self.state.keys.published()]})
+        def key_set(segment: str) -> dict[str, Any]:
+            issuer = self.state.issuer_v2(self._issuer_tenant(segment)) if v2 else None
+            return {"keys": [k.jwk(issuer) for k in self.state.keys.published()]}
+
+        return await self._tenant_document("jwks", request, key_set)
 
     async def keys_v2(self, request: web.Request) -> web.Response:
         return await self._keys(request, v2=True)

@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 from localdev.emulator.entra import jws
 from localdev.emulator.entra.claims_request import ClaimsRequest, parse_claims
 from localdev.emulator.entra.client_auth import ClientAuth, authenticate_client
-from localdev.emulator.entra.errors import OAuthError, error_response
+from localdev.emulator.entra.errors import OAuthError, error_response, missing_parameter
 from localdev.emulator.faults_http import fault_error
 from localdev.emulator.entra.grants import REFRESH_LIFETIME_S, SPA_REFRESH_LIFETIME_S, RefreshGrant
 from localdev.emulator.entra.policy import enforce_conditional_access, granted_scopes, target_resource
@@ -37,6 +37,13 @@ def cors_headers(request: web.Request) -> dict[str, str]:
         return {}
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
             "Access-Control-Expose-Headers": "client-request-id, x-ms-request-id"}
+
+
+def _required(form: MultiDictProxy[str], name: str, code: int = 900144) -> str:
+    value = form.get(name)
+    if not value:
+        raise missing_parameter(name, code)
+    return str(value)
 
 
 class TokenEndpoint:
@@ -80,7 +87,7 @@ class TokenEndpoint:
         handlers = {"authorization_code": self._authorization_code, "refresh_token": self._refresh_token,
                     "client_credentials": self._client_credentials, OBO_GRANT: self._on_behalf_of}
         if not grant_type:
-            raise OAuthError(900144, "The request body must contain the following parameter: 'grant_type'.")
+            raise missing_parameter("grant_type")
         handler = handlers.get(grant_type)
         if handler is None:
             raise OAuthError(70003, f"The app requested an unsupported grant type '{grant_type}'.")
@@ -90,10 +97,7 @@ class TokenEndpoint:
     # ------------------------------------------------------------------ grants
     def _authorization_code(self, client: ClientAuth, form: MultiDictProxy[str],
                             request: web.Request) -> dict[str, Any]:
-        code_value = form.get("code")
-        if not code_value:
-            raise OAuthError(900144, "The request body must contain the following parameter: 'code'.")
-        code = self.state.codes.get(code_value)
+        code = self.state.codes.get(_required(form, "code"))
         if code is None or code.client_id != client.app.client_id:
             raise OAuthError(70000, "The provided value for the 'code' parameter is not valid.")
         if code.redeemed:
@@ -122,10 +126,7 @@ class TokenEndpoint:
 
     def _refresh_token(self, client: ClientAuth, form: MultiDictProxy[str],
                        request: web.Request) -> dict[str, Any]:
-        value = form.get("refresh_token")
-        if not value:
-            raise OAuthError(900144, "The request body must contain the following parameter: 'refresh_token'.")
-        grant = self.state.refresh_tokens.get(value)
+        grant = self.state.refresh_tokens.get(_required(form, "refresh_token"))
         if grant is None or grant.client_id != client.app.client_id:
             raise OAuthError(70000, "The provided value for the 'refresh_token' parameter is not valid. "
                                     "The refresh token is malformed, revoked or was issued to another client.")
@@ -170,10 +171,8 @@ class TokenEndpoint:
         if form.get("requested_token_use") != "on_behalf_of":
             raise OAuthError(90014, "The request body must contain the following parameter: "
                                     "'requested_token_use' with value 'on_behalf_of'.")
-        assertion = form.get("assertion")
-        if not assertion:
-            raise OAuthError(90014, "The request body must contain the following parameter: 'assertion'.")
-        claims = self._verify_user_assertion(str(assertion), client.app)
+        assertion = _required(form, "assertion", code=90014)
+        claims = self._verify_user_assertion(assertion, client.app)
         iat = claims.get("iat")
         issued_at = float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None
         # Emulation choice: an assertion issued before the user's sessions were revoked is refused like a

@@ -152,16 +152,8 @@ class TokenVerifier:
                 issuer=self._issuer,
                 options={"require": ["exp", "iss", "aud"], "verify_exp": False, "verify_nbf": False},
             )
-        except jwt.InvalidAudienceError:
-            raise invalid_token("Access token validation failure. Invalid audience.") from None
-        except jwt.InvalidIssuerError:
-            raise invalid_token("Access token validation failure. Invalid issuer.") from None
-        except jwt.InvalidSignatureError:
-            raise invalid_token("Access token validation failure. Invalid signature.") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise invalid_token(f"Access token validation failure. Missing claim '{exc.claim}'.") from None
-        except jwt.PyJWTError:
-            raise invalid_token("Access token validation failure.") from None
+        except jwt.PyJWTError as error:
+            raise invalid_token(_refusal(error)) from None
         expires_at = _numeric(claims, "exp")
         not_before = _numeric(claims, "nbf") if "nbf" in claims else None
         if now >= expires_at + LEEWAY_SECONDS:
@@ -172,6 +164,23 @@ class TokenVerifier:
         if caller.delegated and not caller.oid:
             raise invalid_token("Access token validation failure. Missing claim 'oid'.")
         return caller, expires_at + LEEWAY_SECONDS, kid
+
+
+# Graph's words after "Access token validation failure." for what PyJWT refuses (lifetime is checked apart). The
+# emulator keeps this mapping to itself rather than using the product's `auth/verdict.py`: what the product is
+# tested against must not share its code.
+_REFUSAL_DETAILS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.InvalidAudienceError, " Invalid audience."),
+    (jwt.InvalidIssuerError, " Invalid issuer."),
+    (jwt.InvalidSignatureError, " Invalid signature."),
+)
+
+
+def _refusal(error: jwt.PyJWTError) -> str:
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"Access token validation failure. Missing claim '{error.claim}'."
+    return "Access token validation failure." + next(
+        (detail for cls, detail in _REFUSAL_DETAILS if isinstance(error, cls)), "")
 
 
 def _numeric(claims: dict[str, Any], name: str) -> float:
