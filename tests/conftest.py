@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.fixtures.host",
     "tests.fixtures.stack",
     "tests.fixtures.redis_server",
+    "tests.fixtures.connect_proxy",
+    "tests.integration.host.issuer",
 ]

@@ -20,13 +20,6 @@ EXTERNAL = "https://portal.contoso.test/signed-out"
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[LocalIssuer]:
-    server = LocalIssuer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def host(issuer: LocalIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostHandle]:
     """The durable sample app behind the deployed auth settings, plus one allowed external redirect URL."""
     document = json.loads(AUTH_SETTINGS.read_text())

@@ -2,74 +2,19 @@
 CA_BUNDLE), although sessions ignore the environment for everything else (REQUESTS_CA_BUNDLE included)."""
 from __future__ import annotations
 
-import select
 import socket
-import threading
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from function_app import services
+from tests.fixtures.connect_proxy import ConnectProxy
 from tests.integration.function_app.test_profile_api import as_user, call, problem, user_token
 
 
-class ConnectProxy:
-    """A minimal HTTP CONNECT proxy on loopback that records the tunnels it opened."""
-
-    def __init__(self) -> None:
-        self.tunnels: list[str] = []
-        self._server = socket.socket()
-        self._server.bind(("127.0.0.1", 0))
-        self._server.listen(64)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        self._running = True
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while self._running:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        with client:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                chunk = client.recv(4096)
-                if not chunk:
-                    return
-                request += chunk
-            method, target = request.split(b" ", 2)[:2]
-            if method != b"CONNECT":
-                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-                return
-            host, port = target.decode().rsplit(":", 1)
-            self.tunnels.append(target.decode())
-            with socket.create_connection((host, int(port))) as upstream:
-                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                sockets = [client, upstream]
-                while True:
-                    readable, _, _ = select.select(sockets, [], [], 10)
-                    if not readable:
-                        return
-                    for sock in readable:
-                        data = sock.recv(65536)
-                        if not data:
-                            return
-                        (upstream if sock is client else client).sendall(data)
-
-    def close(self) -> None:
-        self._running = False
-        self._server.close()
-
-
 @pytest.fixture
-def proxy() -> Iterator[ConnectProxy]:
-    server = ConnectProxy()
-    yield server
-    server.close()
+def proxy(connect_proxy: ConnectProxy) -> ConnectProxy:  # the name these tests use
+    return connect_proxy
 
 
 def hostport(url: str) -> str:

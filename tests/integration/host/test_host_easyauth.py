@@ -16,13 +16,6 @@ APP = Path(__file__).parent / "apps" / "basic"
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[LocalIssuer]:
-    server = LocalIssuer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def host(issuer: LocalIssuer) -> Iterator[HostHandle]:
     handle = start_host(APP, env=issuer.env(), auth_settings=AUTH_SETTINGS)
     yield handle

@@ -24,13 +24,6 @@ APP = Path(__file__).parent / "apps" / "basic"
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[LocalIssuer]:
-    server = LocalIssuer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def hosts(issuer: LocalIssuer) -> Iterator[dict[str, HostHandle]]:
     auth = start_host(APP, env=issuer.env(), auth_settings=AUTH_SETTINGS)
     try:

@@ -27,13 +27,6 @@ BASIC_APP = Path(__file__).parent / "apps" / "basic"
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[LocalIssuer]:
-    server = LocalIssuer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def key(tmp_path_factory: pytest.TempPathFactory) -> PlatformKey:
     return PlatformKey.load_or_create(tmp_path_factory.mktemp("site"))
 

@@ -1,4 +1,5 @@
-"""Fixtures: a clean environment for `function_app` settings, and services built afresh from it."""
+"""Fixtures: a clean environment for `function_app` settings, services built afresh from it, an in-process
+identity provider and a memory token store."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -6,8 +7,8 @@ from typing import Iterator
 import pytest
 
 from function_app import services, settings
-
-from tests.unit.function_app.support import base_env
+from function_app.token_cache.memory import MemoryTokenStore
+from tests.unit.function_app.support import FakeIdentityProvider, base_env
 
 
 def reset_singletons() -> None:
@@ -24,3 +25,14 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     reset_singletons()
     yield monkeypatch
     reset_singletons()
+
+
+@pytest.fixture
+def idp() -> FakeIdentityProvider:
+    """An in-process identity provider for MSAL (token endpoint, discovery), recording every request."""
+    return FakeIdentityProvider()
+
+
+@pytest.fixture
+def store() -> MemoryTokenStore:
+    return MemoryTokenStore()

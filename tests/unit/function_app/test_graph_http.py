@@ -3,8 +3,6 @@ configured trust store only, Graph's origin only, redirects handed back, and pro
 from __future__ import annotations
 
 import base64
-import select
-import socket
 import ssl
 import threading
 import time
@@ -18,6 +16,7 @@ from function_app.graph import GraphClient
 from function_app.graph_http import GraphTransportError, PooledGraphTransport, RequestsGraphTransport
 from function_app.settings import load_settings
 from localdev.ca import ensure_certs
+from tests.fixtures.connect_proxy import ConnectProxy
 from tests.unit.function_app.support import base_env
 
 TIMEOUT = (5.0, 5.0)
@@ -150,71 +149,20 @@ def test_a_redirect_is_handed_back_not_followed(graph_server: GraphLikeServer) -
     assert len(graph_server.requests) == 1
 
 
-class RecordingConnectProxy:
-    """An HTTP CONNECT proxy on loopback that records each tunnel's target and Proxy-Authorization."""
-
-    def __init__(self) -> None:
-        self.tunnels: list[tuple[str, str | None]] = []
-        self._server = socket.socket()
-        self._server.bind(("127.0.0.1", 0))
-        self._server.listen(16)
-        self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        with client:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            lines = head.split(b"\r\n")
-            target = lines[0].split(b" ")[1].decode()
-            auth = next((line.split(b":", 1)[1].strip().decode() for line in lines[1:]
-                         if line.lower().startswith(b"proxy-authorization:")), None)
-            self.tunnels.append((target, auth))
-            host, port = target.rsplit(":", 1)
-            with socket.create_connection((host, int(port))) as upstream:
-                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                while True:
-                    readable, _, _ = select.select([client, upstream], [], [], 5)
-                    if not readable:
-                        return
-                    for sock in readable:
-                        data = sock.recv(65536)
-                        if not data:
-                            return
-                        (upstream if sock is client else client).sendall(data)
-
-    def close(self) -> None:
-        self._server.close()
-
-
 @pytest.fixture
-def proxy() -> Iterator[RecordingConnectProxy]:
-    server = RecordingConnectProxy()
-    yield server
-    server.close()
+def proxy(connect_proxy: ConnectProxy) -> ConnectProxy:  # the name these tests use
+    return connect_proxy
 
 
 def test_an_http_proxy_carries_the_tunnel_and_its_credentials(graph_server: GraphLikeServer,
-                                                             proxy: RecordingConnectProxy) -> None:
+                                                             proxy: ConnectProxy) -> None:
     transport = transport_for(graph_server, HTTPS_PROXY=f"http://bench%40corp:p%3Ass@127.0.0.1:{proxy.port}")
     assert transport.get(f"{graph_server.base}/me", {}, TIMEOUT).status_code == 200
     target = graph_server.base.split("//")[1].split("/")[0]
-    assert proxy.tunnels == [(target, "Basic " + base64.b64encode(b"bench@corp:p:ss").decode())]
+    assert proxy.requests == [(target, "Basic " + base64.b64encode(b"bench@corp:p:ss").decode())]
 
 
-def test_no_proxy_hosts_are_reached_directly(graph_server: GraphLikeServer, proxy: RecordingConnectProxy) -> None:
+def test_no_proxy_hosts_are_reached_directly(graph_server: GraphLikeServer, proxy: ConnectProxy) -> None:
     transport = transport_for(graph_server, HTTPS_PROXY=f"http://127.0.0.1:{proxy.port}", NO_PROXY="localhost")
     assert transport.get(f"{graph_server.base}/me", {}, TIMEOUT).status_code == 200
     assert proxy.tunnels == []

@@ -32,16 +32,6 @@ class Clock:
 
 
 @pytest.fixture
-def idp() -> FakeIdentityProvider:
-    return FakeIdentityProvider()
-
-
-@pytest.fixture
-def store() -> MemoryTokenStore:
-    return MemoryTokenStore()
-
-
-@pytest.fixture
 def client(idp: FakeIdentityProvider, store: MemoryTokenStore) -> OboClient:
     return obo_client(load_settings(base_env()), session_with(idp.transport), store)
 

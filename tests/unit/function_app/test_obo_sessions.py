@@ -20,16 +20,6 @@ SCOPES = ["User.Read", "User.ReadBasic.All"]
 
 
 @pytest.fixture
-def idp() -> FakeIdentityProvider:
-    return FakeIdentityProvider()
-
-
-@pytest.fixture
-def store() -> MemoryTokenStore:
-    return MemoryTokenStore()
-
-
-@pytest.fixture
 def sessions(idp: FakeIdentityProvider, store: MemoryTokenStore) -> LongRunningSessions:
     settings = load_settings(base_env())
     return LongRunningSessions(settings, store, MsalApps(settings, session=session_with(idp.transport)))

@@ -5,7 +5,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,13 +17,6 @@ from localdev.host.token_validation import KeysUnavailable, Rejection, TokenVali
 from tests.integration.host.issuer import API_CLIENT_ID, SPA_CLIENT_ID, USER_OID, LocalIssuer
 
 REPO_AUTH_SETTINGS = Path(__file__).resolve().parents[3] / "infra" / "auth" / "authsettings.json"
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[LocalIssuer]:
-    server = LocalIssuer().start()
-    yield server
-    server.stop()
 
 
 def _validator(issuer: LocalIssuer, cache: ValidatedTokens | None = None, **env: str) -> TokenValidator:
