@@ -9,7 +9,7 @@ import { Auth, NotSignedInError, RedirectingError, isMsalError } from "./auth.js
 import { ConfigError, loadConfig } from "./config.js";
 import { isBusy, setBusy, untrusted } from "./dom.js";
 import { describeAuthError, describeProblem, formatSeconds, isUnreachableSignIn } from "./problems.js";
-import { diagnoseUnreachableSignIn } from "./reachability.js";
+import { diagnoseUnreachableSignIn, watchPolicyViolations } from "./reachability.js";
 import { jobStore, progressPercent, runReport } from "./report-job.js";
 import { revealBidiControls } from "./text.js";
 import { renderDiagnostics } from "./ui/diagnostics.js";
@@ -38,6 +38,9 @@ const ui = {
   loadDiagnostics: $("#load-diagnostics"),
   diagnostics: $("#diagnostics"),
 };
+
+// The page's Content Security Policy refusals, recorded from start-up for the sign-in diagnosis.
+const policyViolations = watchPolicyViolations();
 
 // A claims challenge answered less than this long ago is not answered again automatically, so a
 // policy the user cannot satisfy shows an error instead of looping through the identity provider.
@@ -260,7 +263,7 @@ function reportError(error, action) {
     if (isUnreachableSignIn(error) && authority) {
       // A network error alone cannot tell an untrusted certificate from a service that is down: find out.
       setStatus("Checking the sign-in service…");
-      diagnoseUnreachableSignIn(authority).then((finding) => {
+      diagnoseUnreachableSignIn(authority, { policy: policyViolations }).then((finding) => {
         setStatus("");
         showProblem(describeAuthError(error, { finding, authority }), action);
       });

@@ -168,6 +168,14 @@ function describeUnreachable(code, detail, finding, authority) {
       detail, actions: retry,
     };
   }
+  if (finding === Finding.BLOCKED_BY_POLICY) {
+    return {
+      code: "sign_in_blocked_by_policy",
+      title: "The sign-in service could not be reached from this page",
+      message: `This page's Content Security Policy does not allow connecting to ${origin}. A production build signs in with Microsoft Entra ID only; run the local stack from \`make run\`, which serves the local policy.`,
+      detail, actions: retry,
+    };
+  }
   if (finding === Finding.LOCAL_SERVICE_DOWN) {
     return {
       code: "local_identity_down",

@@ -86,7 +86,9 @@ def test_a_page_from_dist_cannot_reach_the_local_emulators(production_site, loca
         entra = local_stack.info.entra_url.rstrip("/")
         blocked = [m for m in driver.csp_violations() if "connect-src" in m]
         assert blocked and all(entra in m for m in blocked), driver.console_errors
-        assert "could not be reached" in driver.testid("error").inner_text()
+        shown = driver.testid("error").inner_text()
+        assert "could not be reached" in shown and "Content Security Policy" in shown, shown
+        assert "sign_in_blocked_by_policy" in shown and "trust-ca" not in shown, shown
         assert page.url.startswith(production_site)
     finally:
         context.close()

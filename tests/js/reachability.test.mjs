@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { describeAuthError } from "../../static_frontend/js/problems.js";
-import { Finding, diagnoseUnreachableSignIn, localAuthorityOrigin } from "../../static_frontend/js/reachability.js";
+import { Finding, diagnoseUnreachableSignIn, localAuthorityOrigin, watchPolicyViolations } from "../../static_frontend/js/reachability.js";
 
 const LOCAL = "https://localhost:9443/5f0c6a4e-0000-4000-8000-000000000001";
 const ENTRA = "https://login.microsoftonline.com/5f0c6a4e-0000-4000-8000-000000000001";
@@ -66,6 +66,27 @@ test("Microsoft Entra ID itself is never probed", async () => {
   const { impl, calls } = fakeFetch();
   assert.equal(await diagnoseUnreachableSignIn(ENTRA, { fetch: impl }), Finding.UNKNOWN);
   assert.equal(calls.length, 0);
+});
+
+test("a connection the page's own policy refused is not blamed on the certificate", async () => {
+  const page = new EventTarget();
+  const policy = watchPolicyViolations(page);
+  const violation = (blockedURI) => Object.assign(new Event("securitypolicyviolation"), { blockedURI });
+  page.dispatchEvent(violation("inline"));
+  page.dispatchEvent(violation("https://localhost:9999/other"));
+  const { impl } = fakeFetch();
+  assert.equal(await diagnoseUnreachableSignIn(LOCAL, { fetch: impl, policy }), Finding.UNTRUSTED_CA);
+  // The probe's own refusal arrives as a later task, as in a browser.
+  const refusing = async (url, options) => {
+    if (url.startsWith("https://localhost:9443/")) setTimeout(() => page.dispatchEvent(violation(url)), 0);
+    return impl(url, options);
+  };
+  assert.equal(await diagnoseUnreachableSignIn(LOCAL, { fetch: refusing, policy }), Finding.BLOCKED_BY_POLICY);
+  const blocked = describeAuthError({ errorCode: "endpoints_resolution_error" },
+    { finding: Finding.BLOCKED_BY_POLICY, authority: LOCAL });
+  assert.equal(blocked.code, "sign_in_blocked_by_policy");
+  assert.match(blocked.message, /Content Security Policy does not allow connecting to https:\/\/localhost:9443/);
+  assert.doesNotMatch(blocked.message, /trust-ca/);
 });
 
 test("the messages name the fix", () => {
