@@ -152,6 +152,10 @@ class PhotoNotFound(NotFound):
     code, title = "photo_not_found", "No profile photo"
 
 
+class Conflict(ApiError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
 class Misconfigured(ApiError):
     status, code, title = 500, "misconfigured", "The API is misconfigured"
 

@@ -1,4 +1,5 @@
-"""HTTP API of the report job: `POST /api/jobs/profile-report` and `GET /api/jobs/{id}`.
+"""HTTP API of the report job: `POST /api/jobs/profile-report`, `GET /api/jobs/{id}` and
+`POST /api/jobs/{id}/cancel`.
 
 The starter authenticates the caller and opens the job's long-running session: a fresh OBO exchange with
 the caller's current token, never served from a cache, so Conditional Access is evaluated for this token
@@ -7,8 +8,9 @@ token so activities get Graph tokens long after the caller's access token expire
 input holds only the session id, the owner, the scopes and the deadline. Its answer points at this API's own status route: Durable's webhook URLs (which
 carry the task hub's system key in Azure) never leave the server.
 
-The status route answers only the job's owner (tenant + object id recorded in the input); any other
-caller, like an unknown id, gets the same 404. Job outcome mapping (what the SPA renders):
+The status and cancel routes answer only the job's owner (tenant + object id recorded in the input); any
+other caller, like an unknown id, gets the same 404. Cancelling terminates the orchestration and ends its
+session at once, so nothing more is read on the user's behalf; a job that already ended answers 409. Job outcome mapping (what the SPA renders):
 - Running/Pending: `{id, runtimeStatus, progress}`;
 - success: `{id, runtimeStatus: "Completed", progress, result}`;
 - an expected failure (the orchestration completed with `{"error": ...}`, e.g. `interaction_required`
@@ -29,7 +31,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from .. import logging_setup, services
-from ..errors import NotFound, http_handler
+from ..errors import Conflict, NotFound, http_handler
 from . import model
 from .blueprint import bp
 
@@ -69,10 +71,8 @@ async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestr
     return _json({"id": instance_id, "statusUrl": status_url}, 202, {"Location": status_url, "Retry-After": "1"})
 
 
-@bp.route(route="jobs/{id}", methods=["GET"])
-@bp.durable_client_input(client_name="client")
-@http_handler("get_profile_report")
-async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def _owned_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> tuple[str, Any, Any]:
+    """The caller's job named in the route: (instance id, durable status, input); NotFound for anyone else's."""
     svc = services.current()
     caller = await asyncio.to_thread(svc.authenticate, req.headers)
     instance_id = req.route_params.get("id") or ""
@@ -83,15 +83,47 @@ async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrat
     job_input = _as_json(status.input_) if status else None
     if not status or model.owner_of(job_input) != (caller.principal.tenant_id, caller.principal.object_id):
         raise not_found
-    view = job_view(instance_id, status)
+    return instance_id, status, job_input
+
+
+async def _end_session(job_input: Any) -> None:
     session_id = model.session_of(job_input)
-    if view["runtimeStatus"] in ("Failed", "Terminated", "Canceled") and session_id:
-        await asyncio.to_thread(svc.sessions.end, session_id)  # idempotent
+    if session_id:
+        await asyncio.to_thread(services.current().sessions.end, session_id)  # idempotent
+
+
+@bp.route(route="jobs/{id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@http_handler("get_profile_report")
+async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    instance_id, status, job_input = await _owned_job(req, client)
+    view = job_view(instance_id, status)
+    if view["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
+        await _end_session(job_input)
     return _json(view)
 
 
+@bp.route(route="jobs/{id}/cancel", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@http_handler("cancel_profile_report")
+async def cancel_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    instance_id, status, job_input = await _owned_job(req, client)
+    if _runtime_status(status) not in ("Pending", "Running"):
+        raise Conflict("This report job has already ended; there is nothing to cancel.")
+    # Durable answers a terminate of an instance that finished meanwhile with 410, which the SDK accepts.
+    await client.terminate(instance_id, "cancelled by its owner")
+    await _end_session(job_input)  # activities still in flight can no longer get a Graph token
+    logging_setup.log_event("report_cancelled", instance_id=instance_id)
+    status_url = STATUS_ROUTE_PREFIX + instance_id
+    return _json({"id": instance_id, "statusUrl": status_url}, 202, {"Location": status_url, "Retry-After": "1"})
+
+
+def _runtime_status(status: Any) -> str:
+    return status.runtime_status.value if status.runtime_status is not None else "Pending"
+
+
 def job_view(instance_id: str, status: Any) -> dict[str, Any]:
-    runtime_status = status.runtime_status.value if status.runtime_status is not None else "Pending"
+    runtime_status = _runtime_status(status)
     view: dict[str, Any] = {"id": instance_id, "runtimeStatus": runtime_status,
                             "progress": _as_json(status.custom_status)}
     output = _as_json(status.output)

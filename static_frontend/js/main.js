@@ -177,7 +177,9 @@ async function buildReport({ resume = false } = {}) {
     } catch (error) {
       if (error?.name !== "AbortError") throw error;
       ui.jobStatus.textContent = "Cancelled";
-      setStatus("Report cancelled.");
+      setStatus(error.jobCancelled === false
+        ? "Stopped waiting for the report; the API could not be told to cancel it, so it may still finish."
+        : "Report cancelled.");
     } finally {
       ui.cancelReport.hidden = true;
       if (reportController === controller) reportController = null;

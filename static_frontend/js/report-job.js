@@ -7,6 +7,8 @@
 // consecutive transient failures. A 429/503 (or a network failure) on a poll waits (Retry-After when the
 // API sent one) and polls the same job again. The job is kept in `store` while it runs, so Retry, or the
 // return from a sign-in redirect, picks up the same job instead of starting another orchestration.
+// Cancelling also tells the API (`POST /api/jobs/{id}/cancel`), which stops the orchestration and ends the
+// job's session, so nothing more is read on the user's behalf.
 import { ApiProblem, sameOriginApiPath } from "./api.js";
 import { formatSeconds } from "./problems.js";
 
@@ -37,7 +39,21 @@ export async function runReport(api, { store = null, resume = false, action = "r
   } catch (error) {
     // A job that ended, that is gone, or that the user cancelled is not resumed; anything else is.
     if (error?.name === "AbortError" || error?.jobEnded) store?.forget();
+    if (error?.name === "AbortError") error.jobCancelled = await cancelJob(api, job, action);
     throw error;
+  }
+}
+
+/**
+ * Asks the API to stop `job`: true when it did, or when the job had already ended (409) or is gone (404);
+ * false when the API could not be told (the page then says the job may still run).
+ */
+export async function cancelJob(api, job, action = "report") {
+  try {
+    await api.json(`/api/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST", action });
+    return true;
+  } catch (error) {
+    return error instanceof ApiProblem && (error.status === 409 || error.status === 404);
   }
 }
 

@@ -1,12 +1,15 @@
-"""The report job's polling ends and recovers: Cancel stops it, a 429 on a poll waits and keeps the same job,
-the live region does not announce every poll, and a 50,000-group report renders within a time budget."""
+"""The report job's polling ends and recovers: Cancel stops it (and the job on the server), a 429 on a poll
+waits and keeps the same job, the live region does not announce every poll, and a 50,000-group report renders
+within a time budget."""
 from __future__ import annotations
 
 import json
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -18,12 +21,15 @@ LONGEST_TASK_BUDGET_MS = 500
 
 
 class Requests:
-    """The job requests the page sends: starts (POST) and polls (GET of a status URL)."""
+    """The job requests the page sends: starts (POST), polls (GET of a status URL) and cancels (the answers'
+    statuses)."""
 
     def __init__(self, page) -> None:
         self.starts: list[str] = []
         self.polls: list[str] = []
+        self.cancels: list[int] = []
         page.on("request", self._seen)
+        page.on("response", self._answered)
 
     def _seen(self, request) -> None:
         path = request.url.split("?", 1)[0]
@@ -31,6 +37,23 @@ class Requests:
             self.starts.append(path)
         elif STATUS_URL.search(path) and request.method == "GET":
             self.polls.append(path)
+
+    def _answered(self, response) -> None:
+        if response.url.split("?", 1)[0].endswith("/cancel") and response.request.method == "POST":
+            self.cancels.append(response.status)
+
+
+def job_status_as(local_stack, upn: str, status_url: str) -> dict:
+    """The job's status asked straight of the Functions app with a new token of `upn`."""
+    admin = local_stack.admin
+    token = admin.mint(user=upn, client_id=admin.app("spa")["client_id"], audience=admin.app("api")["client_id"],
+                       scopes=["user_impersonation"])
+    session = requests.Session()
+    session.trust_env = False
+    response = session.get(local_stack.info.api_url + urlsplit(status_url).path, headers={"Authorization": f"Bearer {token}"},
+                           timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def fake_job(page, status) -> None:
@@ -84,6 +107,10 @@ def test_cancel_stops_polling_a_running_job(spa, local_stack):
     # Focus went back to the button that starts a report, not to the page.
     assert spa.page.evaluate("document.activeElement.id") == "build-report"
     assert len(jobs.starts) == 1
+    # The server was told: the orchestration is terminated, not left reading Graph as the user.
+    assert jobs.cancels == [202]
+    status = job_status_as(local_stack, "priya.natarajan@larkspur.example", jobs.polls[0])
+    assert status["runtimeStatus"] == "Terminated", status
 
 
 def test_a_429_on_a_poll_waits_and_the_same_job_finishes(spa):

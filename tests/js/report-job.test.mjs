@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ApiProblem } from "../../static_frontend/js/api.js";
-import { jobStore, pollReport, progressPercent, progressText, runReport } from "../../static_frontend/js/report-job.js";
+import { cancelJob, jobStore, pollReport, progressPercent, progressText, runReport } from "../../static_frontend/js/report-job.js";
 
 /** A fake API answering POST with a job and each GET from `answers` (the last one repeats). */
 function fakeApi(answers) {
@@ -107,8 +107,25 @@ test("cancel stops polling with an AbortError and forgets the job", async () => 
   };
   const error = await runReport(api, { store, signal: controller.signal, clock: time.clock, sleep }).catch((e) => e);
   assert.equal(error.name, "AbortError");
-  assert.equal(api.calls.length, 3);
+  assert.equal(api.calls.length, 4);
   assert.equal(store.load(), null);
+  // The API is told, so the orchestration stops reading Graph as the user.
+  assert.deepEqual(api.calls[3], { path: "/api/jobs/job-1/cancel", method: "POST", action: "report" });
+  assert.equal(error.jobCancelled, true);
+});
+
+test("a cancel the API could not take is reported as such; an ended or unknown job counts as cancelled", async () => {
+  const answering = (error) => ({ async json() { throw error; } });
+  const job = { id: "job-1", statusUrl: "/api/jobs/job-1" };
+  assert.equal(await cancelJob(answering(new ApiProblem({ status: 409, code: "conflict", title: "c" })), job), true);
+  assert.equal(await cancelJob(answering(new ApiProblem({ status: 404, code: "not_found", title: "n" })), job), true);
+  assert.equal(await cancelJob(answering(new ApiProblem({ status: 0, code: "network_error", title: "n" })), job), false);
+  assert.equal(await cancelJob(answering(new ApiProblem({ status: 503, code: "identity_unavailable", title: "u" })), job), false);
+  assert.equal(await cancelJob(answering(new Error("redirecting")), job), false);
+  const odd = { id: "a/b?c", statusUrl: "/api/jobs/x" };
+  const calls = [];
+  await cancelJob({ async json(path, options) { calls.push(path); } }, odd);
+  assert.deepEqual(calls, ["/api/jobs/a%2Fb%3Fc/cancel"]);
 });
 
 test("an interrupted job is kept, and resume polls it instead of starting another", async () => {

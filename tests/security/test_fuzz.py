@@ -346,8 +346,8 @@ def test_validator_refuses_duplicate_members_and_non_finite_numbers(case: tuple[
 # -- HTTP layer ---------------------------------------------------------------------------------------
 
 ROUTES = [("GET", "get-profile"), ("GET", "get-profile/photo"), ("GET", "diagnostics"), ("GET", "config"),
-          ("POST", "jobs/profile-report"), ("GET", "jobs/{id}"), ("DELETE", "get-profile"), ("PUT", "config"),
-          ("GET", "get-profile/{id}"), ("GET", "{id}")]
+          ("POST", "jobs/profile-report"), ("GET", "jobs/{id}"), ("POST", "jobs/{id}/cancel"),
+          ("DELETE", "get-profile"), ("PUT", "config"), ("GET", "get-profile/{id}"), ("GET", "{id}")]
 printable = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=120)
 latin1 = st.text(alphabet=st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=20)
 http_values = st.one_of(

@@ -266,7 +266,8 @@ def test_non_ascii_token_header(host_name: str, ctx: Ctx, hosts: dict[str, HostH
 
 
 @pytest.mark.parametrize(("path", "method"), [("get-profile/photo", "GET"), ("jobs/profile-report", "POST"),
-                                              ("jobs/0123456789abcdef", "GET")])
+                                              ("jobs/0123456789abcdef", "GET"),
+                                              ("jobs/0123456789abcdef/cancel", "POST")])
 @pytest.mark.parametrize("case_id", ["alg-none", "expired", "no-scp", "app-only-allowed-client",
                                      "foreign-key-real-kid"])
 def test_other_authenticated_routes_refuse_too(path: str, method: str, case_id: str, ctx: Ctx,

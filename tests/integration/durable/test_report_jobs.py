@@ -185,3 +185,46 @@ def test_sessions_revoked_mid_job_end_it_with_interaction_required(report_host: 
     assert final["runtimeStatus"] == "Failed", final
     assert final["error"]["code"] == "interaction_required"
     assert "result" not in final and "Traceback" not in str(final)
+
+
+def graph_calls(emulator: Any) -> int:
+    return sum(emulator.metrics()["graph"].values())
+
+
+def test_the_owner_cancels_a_running_job_and_nothing_more_is_read_as_them(
+        host_factory: Callable[..., HostHandle], fresh_emulator: Any, tmp_path: Path, redis_url: str):
+    import base64
+    import os
+
+    import redis
+
+    keys = f"jobs-test:{base64.b64encode(os.urandom(32)).decode()}"
+    env = {**emulator_app_env(fresh_emulator), "TOKEN_CACHE": "redis", "REDIS_URL": redis_url,
+           "TOKEN_CACHE_KEYS": keys}
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    host = host_factory(env=env, state_dir=tmp_path / "durable")
+    token = user_token(fresh_emulator, PRIYA)
+    fresh_emulator.fault(endpoint="graph", latency_ms=400, count=None)  # the job runs for seconds
+    job = start_job(host, token)
+    cancel_url = host.url + job["statusUrl"] + "/cancel"
+    time.sleep(0.6)
+    other = http().post(cancel_url, headers=auth_headers(user_token(fresh_emulator, MIRA)), timeout=30)
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+    assert http().post(cancel_url, timeout=30).json()["code"] == "missing_token"
+    assert http().post(host.api("jobs/" + "a" * 129 + "/cancel"), headers=auth_headers(token), timeout=30).status_code == 404
+
+    cancelled = http().post(cancel_url, headers=auth_headers(token), timeout=30)
+    assert cancelled.status_code == 202, cancelled.text
+    assert cancelled.json() == {"id": job["id"], "statusUrl": job["statusUrl"]}
+    assert [k for k in client.keys("*") if b":e:" in k] == []  # the session (its refresh token) is gone at once
+    final = poll(host, job["statusUrl"], token)
+    assert final["runtimeStatus"] == "Terminated" and "result" not in final, final
+    settled = graph_calls(fresh_emulator)
+    time.sleep(1.5)
+    assert graph_calls(fresh_emulator) == settled  # the orchestration stopped reading Graph
+
+    again = http().post(cancel_url, headers=auth_headers(token), timeout=30)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "conflict"
+    assert again.headers["Content-Type"].startswith("application/problem+json")
