@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { MICROSOFT_LOGIN_HOSTS } from "../js/config.js";
+
 export const MSAL_PACKAGE = "@azure/msal-browser";
 
 // [file in the package's lib/, file in vendor/, the page that loads it]
@@ -104,6 +106,25 @@ export function withoutLoopbackSources(policy) {
     .join("; ");
 }
 
+// The directives MSAL.js needs the sign-in service in: discovery and tokens (connect), silent renewal (frame).
+const SIGN_IN_DIRECTIVES = Object.freeze(["connect-src", "frame-src"]);
+
+/**
+ * Where `policy` disagrees with the sign-in hosts the page accepts (js/config.js `MICROSOFT_LOGIN_HOSTS`):
+ * one message per directive whose https sources, loopback aside, are not exactly those hosts. A host the
+ * page accepts but the policy blocks fails at sign-in; one the policy allows but the page refuses is unused.
+ */
+export function signInSourceMismatches(policy, hosts = MICROSOFT_LOGIN_HOSTS) {
+  const expected = [...hosts].map((host) => `https://${host}`).sort();
+  const directives = new Map(policy.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...v]) => [name, v]));
+  return SIGN_IN_DIRECTIVES.flatMap((name) => {
+    const sources = (directives.get(name) || [])
+      .filter((source) => source.startsWith("https://") && !LOOPBACK_SOURCE.test(source)).sort();
+    return JSON.stringify(sources) === JSON.stringify(expected) ? []
+      : [`${name} allows ${sources.join(" ") || "no sign-in host"}, js/config.js accepts ${expected.join(" ")}`];
+  });
+}
+
 /** staticwebapp.config.json for Azure, from the local one: no localhost, no rules for files not deployed. */
 export function productionConfig(local) {
   const config = structuredClone(local);
@@ -115,6 +136,11 @@ export function productionConfig(local) {
   }
   if (config.navigationFallback?.exclude) {
     config.navigationFallback.exclude = config.navigationFallback.exclude.filter((path) => !LOCAL_ONLY_PATHS.has(path));
+  }
+  // The pages' policy (the redirect bridge has its own, which reaches no one but the site).
+  const mismatches = signInSourceMismatches(config.globalHeaders?.[policy] || "");
+  if (mismatches.length) {
+    throw new SupplyChainError(`the Content-Security-Policy and the page disagree on sign-in hosts: ${mismatches.join("; ")}`);
   }
   const text = JSON.stringify(config);
   if (/localhost|127\.0\.0\.1|\[::1\]/i.test(text)) {

@@ -64,7 +64,8 @@ def test_dist_is_served_with_the_production_policy_and_runtime_files_only(produc
     assert page.status_code == 200 and "Get user's profile" in page.text
     csp = page.headers["Content-Security-Policy"]
     assert "localhost" not in csp and "127.0.0.1" not in csp
-    assert "connect-src 'self' https://login.microsoftonline.com;" in csp
+    sign_in = "https://login.microsoftonline.com https://login.microsoftonline.us https://login.partner.microsoftonline.cn"
+    assert f"connect-src 'self' {sign_in};" in csp and f"frame-src 'self' {sign_in};" in csp
     assert "require-trusted-types-for 'script'" in csp
     bridge = session.get(production_site + "/redirect.html", timeout=10)
     assert "frame-ancestors 'self'" in bridge.headers["Content-Security-Policy"]

@@ -9,7 +9,7 @@ import { after, test } from "node:test";
 import { NPM_CI_ARGS, RUNTIME_FILES, build, cleanInstall } from "../../static_frontend/scripts/build.mjs";
 import {
   MSAL_BUNDLES, SupplyChainError, checkedMsalVersion, integrityMismatches, integrityOf, msalLib, productionConfig, sha384,
-  withIntegrity, withoutLoopbackSources,
+  signInSourceMismatches, withIntegrity, withoutLoopbackSources,
 } from "../../static_frontend/scripts/supply-chain.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -80,8 +80,9 @@ test("the production config has no loopback source and no rules for files it doe
   const text = JSON.stringify(production);
   assert.doesNotMatch(text, /localhost|127\.0\.0\.1/);
   const csp = production.globalHeaders["Content-Security-Policy"];
-  assert.match(csp, /connect-src 'self' https:\/\/login\.microsoftonline\.com;/);
-  assert.match(csp, /frame-src 'self' https:\/\/login\.microsoftonline\.com;/);
+  const signIn = "https://login.microsoftonline.com https://login.microsoftonline.us https://login.partner.microsoftonline.cn";
+  assert.ok(csp.includes(`connect-src 'self' ${signIn};`), csp);
+  assert.ok(csp.includes(`frame-src 'self' ${signIn};`), csp);
   assert.match(csp, /require-trusted-types-for 'script'/);
   assert.doesNotMatch(csp, /data:/);
   assert.ok(!production.routes.some((route) => ["/scripts/*", "/README.md"].includes(route.route)));
@@ -89,6 +90,21 @@ test("the production config has no loopback source and no rules for files it doe
   assert.deepEqual(production.globalHeaders["X-Content-Type-Options"], "nosniff");
   assert.equal(withoutLoopbackSources("connect-src 'self' http://127.0.0.1:7071 wss://localhost https://[::1]:1; img-src 'self'"),
     "connect-src 'self'; img-src 'self'");
+});
+
+test("the policy allows exactly the sign-in hosts the page accepts, and a build refuses one that does not", () => {
+  const local = JSON.parse(readFileSync(join(FRONTEND, "staticwebapp.config.json"), "utf8"));
+  assert.deepEqual(signInSourceMismatches(local.globalHeaders["Content-Security-Policy"]), []);
+  const hosts = ["login.microsoftonline.com", "login.microsoftonline.us"];
+  assert.deepEqual(signInSourceMismatches("connect-src 'self' https://login.microsoftonline.us https://login.microsoftonline.com https://localhost:*; frame-src 'self' https://login.microsoftonline.com https://login.microsoftonline.us", hosts), []);
+  const missing = signInSourceMismatches("connect-src 'self' https://login.microsoftonline.com; frame-src 'self' https://login.microsoftonline.com https://login.microsoftonline.us", hosts);
+  assert.equal(missing.length, 1);
+  assert.match(missing[0], /^connect-src allows https:\/\/login\.microsoftonline\.com, js\/config\.js accepts/);
+  assert.equal(signInSourceMismatches("default-src 'self'", hosts).length, 2);
+  const narrowed = structuredClone(local);
+  narrowed.globalHeaders["Content-Security-Policy"] = narrowed.globalHeaders["Content-Security-Policy"]
+    .replace(" https://login.microsoftonline.us", "");
+  assert.throws(() => productionConfig(narrowed), /disagree on sign-in hosts: connect-src allows/);
 });
 
 test("dist/ holds the runtime files, vendored MSAL.js with matching hashes and the production config", () => {
