@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from function_app.settings import MAX_WARM_CONNECTIONS
+
 from .cold_start import measure as measure_cold_start
 from .loadgen import percentile
 from .processes import ROOT, base_env
@@ -78,11 +80,15 @@ def _compare(rig: Rig, args: argparse.Namespace, requests: int, cold: Any, machi
     wanted = {"ours", "baseline"} if not args.only else {args.only}
     first = args.processes or 1 if args.only else 1  # --only measures one app, on --processes processes
     extra = 0 if args.only else (args.processes if args.processes is not None else 2)
-    ours_hosts = (rig.start_hosts("host-ours", ROOT, instances=args.instances, processes=first)
+    # The product is configured as infra/ configures it: one warm connection per request an instance takes at
+    # once (there 16, here the bench's concurrency).
+    warm = min(args.concurrency, MAX_WARM_CONNECTIONS)
+    ours_hosts = (rig.start_hosts("host-ours", ROOT, instances=args.instances, processes=first, warm_connections=warm)
                   if "ours" in wanted else [])
     baseline_hosts = (rig.start_hosts("host-baseline", BASELINE_APP, instances=args.instances, processes=first)
                       if "baseline" in wanted else [])
-    multi_hosts = (rig.start_hosts("host-ours-multiprocess", ROOT, instances=args.instances, processes=extra)
+    multi_hosts = (rig.start_hosts("host-ours-multiprocess", ROOT, instances=args.instances, processes=extra,
+                                   warm_connections=warm)
                    if "ours" in wanted and extra > 1 else [])
     graph_tokens = rig.graph_tokens()
     print(f"Graph floor: {requests} direct Graph requests ...", file=sys.stderr)

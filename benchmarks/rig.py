@@ -78,10 +78,13 @@ class Rig:
     def apps(self) -> dict[str, dict[str, Any]]:
         return {app["name"]: app for app in self.config["apps"]}
 
-    def start_hosts(self, name: str, app_root: Path, *, instances: int = 1, processes: int = 1) -> list[Child]:
-        """`instances` separate hosts of one app, each with `processes` worker processes."""
+    def start_hosts(self, name: str, app_root: Path, *, instances: int = 1, processes: int = 1,
+                    warm_connections: int = 0) -> list[Child]:
+        """`instances` separate hosts of one app, each with `processes` worker processes (and the product's
+        `WARM_CONNECTIONS`, which the tutorial's app does not read)."""
         hosts = []
-        env = {**self.app_env, "FUNCTIONS_WORKER_PROCESS_COUNT": str(processes)}
+        env = {**self.app_env, "FUNCTIONS_WORKER_PROCESS_COUNT": str(processes),
+               "WARM_CONNECTIONS": str(warm_connections)}
         for n in range(instances):
             label = f"{name}-{n}"
             args = ["-m", "localdev", "host", "--port", "0", "--app-root", str(app_root),

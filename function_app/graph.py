@@ -114,6 +114,10 @@ class GraphClient:
         """The pooled connections to Graph (`with_budget` copies share them)."""
         return self._transport
 
+    def open_connections(self, count: int) -> int:
+        """Open up to `count` connections to Graph ahead of traffic (the warmup function); how many opened."""
+        return self._transport.open_idle(count, CONNECT_TIMEOUT)
+
     # -- profile API -------------------------------------------------------------------------------------
 
     def me(self, token: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from requests.utils import should_bypass_proxies
 
-from .http_sessions import client_tls_context
+from .http_sessions import client_tls_context, open_in_parallel
 from .settings import Settings
 
 Timeout = tuple[float, float]  # (connect, read) seconds
@@ -79,6 +79,11 @@ class RequestsGraphTransport:
             raise GraphTransportError(type(exc).__name__) from None
         return GraphResponse(response.status_code, response.headers, response.content)
 
+    def open_idle(self, count: int, connect_timeout: float) -> int:  # noqa: ARG002 - the transports' interface
+        """None ahead of traffic: this transport serves an https:// proxy (where nothing is warmed, see
+        `http_sessions.open_idle_connections`) and callers' own sessions; it connects on demand."""
+        return 0
+
     def close(self) -> None:
         self.session.close()
 
@@ -92,6 +97,7 @@ class PooledGraphTransport:
         self._host = base.hostname or ""
         self._port = base.port or (443 if self._https else 80)
         self._origin = f"{base.scheme}://{base.netloc}"
+        self._root = base.path.rstrip("/") + "/"
         self._context = client_tls_context(settings.ca_bundle) if self._https else None
         self._proxy = _tunnel_proxy(settings)
         self._max_idle = max_idle
@@ -102,15 +108,28 @@ class PooledGraphTransport:
         target = self._target(url)
         connection, reused = self._checkout(timeout[0])
         try:
-            return self._exchange(connection, target, headers, timeout[1])
+            return self._exchange(connection, "GET", target, headers, timeout[1])
         except _Stale:
             if not reused:
                 raise GraphTransportError("ConnectionError") from None
         connection = self._new_connection(timeout[0])
         try:
-            return self._exchange(connection, target, headers, timeout[1])
+            return self._exchange(connection, "GET", target, headers, timeout[1])
         except _Stale:
             raise GraphTransportError("ConnectionError") from None
+
+    def open_idle(self, count: int, connect_timeout: float) -> int:
+        """Open connections until `count` (at most the pool's size) are idle, ahead of traffic; how many opened.
+        Each carries one `HEAD` of Graph's root, whose answer also consumes the TLS session tickets a server
+        sends after the handshake (unread, they would make the idle connection look closed by the server)."""
+        with self._lock:
+            wanted = min(count, self._max_idle) - len(self._idle)
+
+        def warm() -> bool:
+            self._exchange(self._new_connection(connect_timeout), "HEAD", self._root, {}, connect_timeout)
+            return True
+
+        return len(open_in_parallel([warm] * max(0, wanted), (GraphTransportError, _Stale)))
 
     def close(self) -> None:
         with self._lock:
@@ -124,13 +143,13 @@ class PooledGraphTransport:
             raise ValueError("the Graph transport only reaches Graph's own origin")
         return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
-    def _exchange(self, connection: http.client.HTTPConnection, target: str, headers: Mapping[str, str],
-                  read_timeout: float) -> GraphResponse:
+    def _exchange(self, connection: http.client.HTTPConnection, method: str, target: str,
+                  headers: Mapping[str, str], read_timeout: float) -> GraphResponse:
         answered = False
         try:
             assert connection.sock is not None
             connection.sock.settimeout(read_timeout)
-            connection.request("GET", target, headers=headers)
+            connection.request(method, target, headers=headers)
             response = connection.getresponse()
             answered = True
             body = response.read()

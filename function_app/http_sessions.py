@@ -10,20 +10,29 @@
   one loads every trusted certificate: about 25 ms of CPU for certifi's bundle and 45 ms for the system
   store, measured here. requests and urllib3 otherwise do that for each new connection, and a burst of
   first requests opens a new connection per request to the token endpoint and to Graph.
+- Warm connections (`open_idle_connections`, `open_in_parallel`): the warmup function opens
+  `WARM_CONNECTIONS` kept-alive connections per origin before the instance takes traffic, so a burst of first
+  requests does not queue behind as many TLS handshakes (docs/performance.md, "First calls").
 """
 from __future__ import annotations
 
 import functools
 import ssl
-from typing import Any
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPException
+from typing import Any, Callable, Sequence, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, should_bypass_proxies
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .settings import Settings
 
 POOL_CONNECTIONS = 4
+WARM_UP_THREADS = 8  # handshakes in flight at once while warming up
+T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=8)
@@ -85,3 +94,62 @@ def tls_session(settings: Settings, *, pool_maxsize: int = 10, session: RoutedSe
                                                    pool_connections=POOL_CONNECTIONS, pool_maxsize=pool_maxsize,
                                                    max_retries=0))
     return session
+
+
+def open_in_parallel(openers: Sequence[Callable[[], T]], failures: tuple[type[BaseException], ...]) -> list[T]:
+    """Run each opener, up to `WARM_UP_THREADS` at once, and return what the successful ones opened. Once one
+    fails (the origin is down or refusing) no further opener starts: warming up must not wait out every
+    connect timeout of an unreachable origin."""
+    if not openers:
+        return []
+    failed = threading.Event()
+    skipped = object()
+
+    def guarded(opener: Callable[[], T]) -> Any:
+        if failed.is_set():
+            return skipped
+        try:
+            return opener()
+        except failures:
+            failed.set()
+            return skipped
+
+    with ThreadPoolExecutor(max_workers=min(len(openers), WARM_UP_THREADS),
+                            thread_name_prefix="warm-connections") as pool:
+        results = list(pool.map(guarded, openers))
+    return [result for result in results if result is not skipped]
+
+
+def open_idle_connections(session: RoutedSession, url: str, count: int, timeout: float) -> int:
+    """Open up to `count` kept-alive connections to `url`'s origin in `session`'s own pool: the pool, TLS
+    context and certificate checks a request to `url` would use, so later requests find them ready. Returns
+    how many opened. Nothing is warmed through a proxy (the tunnel is set up per request).
+
+    Each new connection carries one `HEAD url`: a TLS 1.3 server sends its session tickets after the
+    handshake, and a connection with unread bytes looks closed by the server to the pool's liveness check,
+    which would throw it away; reading an answer consumes them, as any request's answer does."""
+    if count <= 0 or session.proxies_for(url):
+        return 0
+    request = requests.Request("HEAD", url).prepare()
+    adapter = session.get_adapter(url)
+    pool = adapter.get_connection_with_tls_context(request, session.verify, proxies={})
+    adapter.cert_verify(pool, url, session.verify, None)  # as `send` does before each request
+    target = request.path_url
+    # urllib3's own check-out and check-in: connections taken out here go back to the pool they came from.
+    taken = [pool._get_conn() for _ in range(count)]
+
+    def warm(connection: Any) -> Any:
+        connection.timeout = timeout
+        connection.request("HEAD", target, headers={"Accept": "application/json"})
+        answer = connection.getresponse()
+        answer.read()
+        if (answer.headers.get("Connection") or "").lower() == "close":
+            raise OSError("the server closed the connection")
+        return connection
+
+    opened = open_in_parallel([functools.partial(warm, c) for c in taken], (OSError, HTTPException, Urllib3Error))
+    for connection in taken:
+        if connection not in opened:
+            connection.close()  # reopened on demand, like any connection the server closed
+        pool._put_conn(connection)
+    return len(opened)

@@ -58,12 +58,22 @@ class Services:
 
     def warm_up(self) -> None:
         """What a first request would otherwise initialise, so it doesn't: OpenID discovery and the exchanging MSAL
-        application, and the signing keys. A failed step is logged; the request that needs it retries it."""
+        application, the signing keys, and `WARM_CONNECTIONS` connections each to the token endpoint and to
+        Graph. A failed step is logged; the request that needs it retries it."""
         for step, call in (("msal", self.obo.warm_up), ("jwks", self.validator.jwks.warm)):
             try:
                 call()
             except ApiError as error:
                 log_event("warmup_step_failed", logging.WARNING, step=step, code=error.code)
+        wanted = self.settings.warm_connections
+        if wanted:
+            try:
+                opened = {"identity": self.obo.open_connections(wanted), "graph": self.graph.open_connections(wanted)}
+            except ApiError as error:
+                log_event("warmup_step_failed", logging.WARNING, step="connections", code=error.code)
+                return
+            log_event("warmup_connections", logging.INFO if min(opened.values()) == wanted else logging.WARNING,
+                      wanted=wanted, **opened)
 
     def authenticate(self, headers: Mapping[str, str]) -> AuthenticatedRequest:
         """Who is calling: the one bearer token in `headers`, validated (raises the API's auth errors)."""

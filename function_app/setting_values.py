@@ -138,6 +138,15 @@ def hours(env: Mapping[str, str], name: str, default: float, maximum: float) -> 
     return hours
 
 
+def whole_number(env: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    value = value_of(env, name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:  # no sign, decimals or spaces
+        raise Misconfigured(f"{name} must be a whole number from 0 to {maximum}.", setting=name)
+    return int(value)
+
+
 def credential(env: Mapping[str, str]) -> Credential | None:
     secret = value_of(env, "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET")
     mi_client_id = value_of(env, "MANAGED_IDENTITY_CLIENT_ID")

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 from .errors import Misconfigured
 from .setting_values import (GUID_RE, ClientCertificate, ClientSecret, Credential, ManagedIdentityAssertion, boolean,
                              credential, guid, hours, https_url, is_guid, listed, parse_issuer, reply_url,
-                             token_cache_keys, value_of)
+                             token_cache_keys, value_of, whole_number)
 
 __all__ = ["GUID_RE", "ClientCertificate", "ClientSecret", "Credential", "ManagedIdentityAssertion", "Settings",
            "is_guid", "load_environment", "load_settings", "parse_issuer"]
@@ -30,6 +30,9 @@ DEFAULT_USER_TOKEN_HEADER = "X-User-Authorization"
 # How long a finished report job's history (names, UPNs, group lists) stays in the task hub.
 DEFAULT_REPORT_RETENTION_HOURS = 24.0
 MAX_REPORT_RETENTION_HOURS = 24.0 * 366
+# The most connections the warmup function opens to each origin: the outbound pools' size (obo/msal_http.py,
+# graph_http.py), so a warm connection is never closed for want of a place in its pool.
+MAX_WARM_CONNECTIONS = 32
 
 # Every setting the app understands; `/api/diagnostics` reports which are present (never their values).
 KNOWN_SETTINGS = (
@@ -42,7 +45,7 @@ KNOWN_SETTINGS = (
     "TOKEN_CACHE", "REDIS_URL", "TOKEN_CACHE_KEYS", "PYTHON_SCRIPT_FILE_NAME", "ADMIN_CONSENT_REDIRECT_URI",
     "HTTPS_PROXY", "NO_PROXY",
     "SPA_SENDS_AUTHORIZATION",
-    "REPORT_RETENTION_HOURS",
+    "REPORT_RETENTION_HOURS", "WARM_CONNECTIONS",
 )
 SECRET_SETTINGS = frozenset({
     "CLIENT_SECRET", "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET", "IDENTITY_HEADER",
@@ -78,6 +81,9 @@ class Settings:
     # whose proxy forwards Authorization unchanged; a Static Web App replaces it.
     spa_sends_authorization: bool = False
     report_retention_seconds: float = DEFAULT_REPORT_RETENTION_HOURS * 3600
+    # Connections the warmup function opens ahead of traffic, to the token endpoint and to Graph each: a burst
+    # of first requests on a new instance then finds them ready instead of each paying a TLS handshake.
+    warm_connections: int = 0
 
     @property
     def authority(self) -> str:
@@ -218,6 +224,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         spa_sends_authorization=boolean(env, "SPA_SENDS_AUTHORIZATION", False),
         report_retention_seconds=hours(env, "REPORT_RETENTION_HOURS", DEFAULT_REPORT_RETENTION_HOURS,
                                         MAX_REPORT_RETENTION_HOURS) * 3600,
+        warm_connections=whole_number(env, "WARM_CONNECTIONS", 0, MAX_WARM_CONNECTIONS),
     )
 
 

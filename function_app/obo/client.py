@@ -78,6 +78,10 @@ class OboClient:
         """Discovery and the exchanging application, built ahead of the first user (benchmarks, diagnostics)."""
         self._apps.warm_up()
 
+    def open_connections(self, count: int) -> int:
+        """Connections to the token endpoint opened ahead of the first exchanges; how many opened."""
+        return self._apps.open_connections(count)
+
     def _cached(self, key: str) -> str | None:
         """The cached Graph token, None on a miss; raises the kept claims challenge for a challenged token."""
         text = self._store.load(key)

@@ -26,11 +26,12 @@ import requests
 from msal.exceptions import MsalServiceError
 
 from ..errors import ApiError, IdentityUnavailable
+from ..http_sessions import RoutedSession, open_idle_connections
 from ..logging_setup import log_event
 from ..settings import Settings
 from ..credentials import msal_client_credential
 from .aadsts import aadsts_codes, map_msal_error
-from .msal_http import ResponseRecorder, msal_session
+from .msal_http import MSAL_TIMEOUT, ResponseRecorder, msal_session
 
 CLIENT_CAPABILITIES = ("CP1",)
 # What MSAL raises for network failures, 5xx (raise_for_status) and non-JSON responses.
@@ -69,12 +70,20 @@ class MsalApps:
         self._session = session
         self._lock = threading.Lock()
         self._shared: Any = None  # MSAL's throttled HTTP client holding the discovery documents
+        self._http: requests.Session | None = None  # the session under it
         self._credential: Any = None
         self._exchanger: tuple[msal.ConfidentialClientApplication, ResponseRecorder] | None = None
 
     def warm_up(self) -> None:
         """Discovery (one round trip) and the exchanger, so the first user doesn't pay for them."""
         self.exchanger()
+
+    def open_connections(self, count: int) -> int:
+        """Open up to `count` connections to the token endpoint's origin ahead of traffic; how many opened."""
+        self._shared_client()
+        if not isinstance(self._http, RoutedSession):
+            return 0  # a caller's own session (tests) connects on demand
+        return open_idle_connections(self._http, self._settings.authority, count, MSAL_TIMEOUT[0])
 
     def exchanger(self) -> tuple[msal.ConfidentialClientApplication, ResponseRecorder]:
         if self._exchanger is None:
@@ -94,6 +103,7 @@ class MsalApps:
         with self._lock:
             if self._shared is None:
                 session = self._session or msal_session(self._settings)
+                self._http = session
                 self._credential = msal_client_credential(self._settings, self._session)
                 try:
                     first = self._application(_KeepNothing(), session, http_cache={})

@@ -148,6 +148,9 @@ var baseAppSettings = {
   ADMIN_CONSENT_REDIRECT_URI: adminConsentRedirectUri
   // Both plans accept it (it is not among Flex Consumption's deprecated settings); see httpPerInstanceConcurrency.
   PYTHON_THREADPOOL_THREAD_COUNT: string(httpPerInstanceConcurrency)
+  // The warmup function opens one connection to Entra ID and one to Graph per request the instance takes at
+  // once, so a new instance's first requests skip the TLS handshakes (docs/performance.md, "First calls").
+  WARM_CONNECTIONS: string(httpPerInstanceConcurrency)
 }
 
 // Flex Consumption sets the runtime in functionAppConfig and rejects these settings; Elastic Premium needs

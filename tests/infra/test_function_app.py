@@ -241,6 +241,7 @@ def test_one_parameter_sets_requests_and_threads_together_within_azures_thread_l
     assert (limits["min_value"], limits["max_value"]) == (1, 32)
     template = app(plan, maximumInstanceCount=1, httpPerInstanceConcurrency=8)
     assert app_settings(template)["PYTHON_THREADPOOL_THREAD_COUNT"] == "8"
+    assert app_settings(template)["WARM_CONNECTIONS"] == "8"  # one warm connection per request taken at once
     if plan == "FlexConsumption":
         config = site(template, "properties", "functionAppConfig")
         assert config["scaleAndConcurrency"]["triggers"]["http"]["perInstanceConcurrency"] == 8

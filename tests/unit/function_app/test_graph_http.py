@@ -30,6 +30,7 @@ class GraphLikeServer:
         self.ca = str(certs.ca)
         self.connections: list[tuple[str, int]] = []
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.heads: list[str] = []  # HEAD requests (the warmup function's), apart
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +56,12 @@ class GraphLikeServer:
                 self._reply(200, b'{"id": "1"}', {"Content-Type": "application/json"})
                 if path == "/v1.0/close-after":
                     self.close_connection = True  # idle connection closed by the server, no header said so
+
+            def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
+                owner.heads.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
