@@ -39,7 +39,8 @@ from localdev.host.problems import problem_response
 from localdev.host.principal import auth_me_entry, principal_headers, strip_platform_headers
 from localdev.host.static_web_apps import PlatformTokenValidator
 from localdev.host.redirects import MalformedRedirect, RedirectPolicy
-from localdev.host.token_validation import KeysUnavailable, Rejection, TokenValidator, Validated, missing_token
+from localdev.host.token_validation import (KeysUnavailable, Rejection, TokenValidator, Validated, missing_token,
+                                            token_digest)
 
 log = logging.getLogger("localdev.host.easyauth")
 
@@ -83,6 +84,10 @@ class EasyAuth:
         self.settings = settings
         self.validator = validator
         self.platform = platform
+        # Where an accepted token's validation is kept, for the providers that are on.
+        self._caches = tuple(cache for cache in (platform.cache if platform is not None else None,
+                                                 validator.cache if settings.aad_enabled else None)
+                             if cache is not None)
         self._bypass = tuple(p.lower().rstrip("/") for p in bypass_prefixes)
         self.redirects = RedirectPolicy(settings.allowed_external_redirect_urls)
 
@@ -116,6 +121,13 @@ class EasyAuth:
         token = bearer_token(headers)
         if token is None:
             return None
+        # A token either provider validated before is one hash and a lookup away; picking the provider below
+        # decodes the token, which costs more than the whole cached path.
+        digest = token_digest(token)
+        for cache in self._caches:
+            entry = cache.get(digest)
+            if entry is not None:
+                return entry
         if self.platform is not None and self.platform.handles(token):
             return self.platform.validated(token)
         if not self.settings.aad_enabled:

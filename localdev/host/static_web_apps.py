@@ -19,7 +19,6 @@ not a user: the function still needs the user's token in `X-User-Authorization`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -32,7 +31,7 @@ from function_app.auth.verdict import Failure
 from localdev.settings import local_settings
 from localdev.host.authsettings import AuthSettings
 from localdev.host.principal import STATIC_WEB_APPS_AUTH_TYPE
-from localdev.host.token_validation import Validated, ValidatedTokens, invalid_token, verify_rs256
+from localdev.host.token_validation import Validated, ValidatedTokens, invalid_token, token_digest, verify_rs256
 from localdev.linked_backend.keys import JWKS_ENV, JWKS_FILE, KEY_DIR
 from localdev.linked_backend.platform_token import issuer_for
 
@@ -115,7 +114,7 @@ class PlatformTokenValidator:
             return False
 
     def validated(self, token: str) -> Validated:
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        digest = token_digest(token)
         entry = self.cache.get(digest)
         if entry is not None:
             return entry

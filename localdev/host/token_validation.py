@@ -97,6 +97,11 @@ class Validated:
     provider: str = "aad"
 
 
+def token_digest(token: str) -> bytes:
+    """The key a validated token is cached under."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
 class ValidatedTokens:
     """Successful validations by token digest, each kept until min(exp, max age): the code base's one expiring
     LRU (`function_app.lru`), as the product's own validator uses it."""
@@ -249,7 +254,7 @@ class TokenValidator:
 
     async def validated(self, token: str) -> Validated:
         """Like `validate`, with the cache entry (whose `derived` dict callers may fill)."""
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        digest = token_digest(token)
         entry = self.cache.get(digest)
         if entry is not None:
             return entry

@@ -97,3 +97,33 @@ def test_the_deployed_auth_settings_configure_the_provider() -> None:
         "localhost:5000"
     validator = PlatformTokenValidator.from_environment(settings, {"WEBSITE_HOSTNAME": "localhost:7071"})
     assert validator.issuer == "https://localhost:4280/.auth"
+
+
+def test_a_token_validated_before_is_not_decoded_again_to_pick_its_provider(
+        validator: PlatformTokenValidator, key: PlatformKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Picking the provider decodes the token, which costs more than the whole cached path: a token either
+    provider accepted before is found by its digest first."""
+    import asyncio
+
+    from localdev.host.easyauth import EasyAuth
+    from localdev.host.token_validation import TokenValidator, token_digest
+
+    env = {"API_CLIENT_ID": "ca7a86f5-36ed-459f-b0e6-3acb0993c979", "TENANT_ID": "51699e8e-eeb2-486e-94da-600eb1357656",
+           "SPA_CLIENT_ID": "f470f8c7-08c2-4e1a-800e-6a42aba7e306"}
+    settings = AuthSettings.load(REPO_AUTH_SETTINGS, env)
+    aad = TokenValidator(settings, env)
+    auth = EasyAuth(settings, aad, platform=validator)
+    platform_value = token(key)
+    aad_value = "header.payload.signature"  # stands for a user token the aad provider validated before
+    aad.cache.put(token_digest(aad_value), {"iss": settings.issuer, "exp": time.time() + 600})
+    assert asyncio.run(auth._validated({"Authorization": f"Bearer {platform_value}"})).provider == "azureStaticWebApps"
+
+    def no_decoding(self: PlatformTokenValidator, value: str) -> bool:
+        raise AssertionError("the provider was picked by decoding the token again")
+
+    monkeypatch.setattr(PlatformTokenValidator, "handles", no_decoding)
+    assert asyncio.run(auth._validated({"Authorization": f"Bearer {platform_value}"})).provider == "azureStaticWebApps"
+    assert asyncio.run(auth._validated({"Authorization": f"Bearer {aad_value}"})).provider == "aad"
+    # An unknown token still goes through the provider check (and is refused by it here).
+    with pytest.raises(AssertionError):
+        asyncio.run(auth._validated({"Authorization": "Bearer other.token.value"}))
