@@ -2,6 +2,8 @@
 (SQLite history, the SDK's replay) -> activities -> Graph emulator, polled through `GET /api/jobs/{id}`."""
 from __future__ import annotations
 
+import base64
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -151,19 +153,21 @@ def test_a_token_that_fails_conditional_access_starts_no_job(host_factory: Calla
     assert instance_count(state_dir) == 0
 
 
-def test_a_completed_job_leaves_no_session_behind(host_factory: Callable[..., HostHandle], fresh_emulator: Any,
-                                                  tmp_path: Path, redis_url: str):
-    import base64
-    import os
-
+def redis_host(host_factory: Callable[..., HostHandle], emulator: Any, state_dir: Path,
+               redis_url: str) -> tuple[HostHandle, Any]:
+    """A host whose token cache (report sessions included) is an empty Redis; and a client to look into it."""
     import redis
 
     keys = f"jobs-test:{base64.b64encode(os.urandom(32)).decode()}"
-    env = {**emulator_app_env(fresh_emulator), "TOKEN_CACHE": "redis", "REDIS_URL": redis_url,
-           "TOKEN_CACHE_KEYS": keys}
+    env = {**emulator_app_env(emulator), "TOKEN_CACHE": "redis", "REDIS_URL": redis_url, "TOKEN_CACHE_KEYS": keys}
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
-    host = host_factory(env=env, state_dir=tmp_path / "durable")
+    return host_factory(env=env, state_dir=state_dir), client
+
+
+def test_a_completed_job_leaves_no_session_behind(host_factory: Callable[..., HostHandle], fresh_emulator: Any,
+                                                  tmp_path: Path, redis_url: str):
+    host, client = redis_host(host_factory, fresh_emulator, tmp_path / "durable", redis_url)
     token = user_token(fresh_emulator, PRIYA)
     fresh_emulator.fault(endpoint="graph", latency_ms=300, count=None)
     job = start_job(host, token)
@@ -193,17 +197,7 @@ def graph_calls(emulator: Any) -> int:
 
 def test_the_owner_cancels_a_running_job_and_nothing_more_is_read_as_them(
         host_factory: Callable[..., HostHandle], fresh_emulator: Any, tmp_path: Path, redis_url: str):
-    import base64
-    import os
-
-    import redis
-
-    keys = f"jobs-test:{base64.b64encode(os.urandom(32)).decode()}"
-    env = {**emulator_app_env(fresh_emulator), "TOKEN_CACHE": "redis", "REDIS_URL": redis_url,
-           "TOKEN_CACHE_KEYS": keys}
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    host = host_factory(env=env, state_dir=tmp_path / "durable")
+    host, client = redis_host(host_factory, fresh_emulator, tmp_path / "durable", redis_url)
     token = user_token(fresh_emulator, PRIYA)
     fresh_emulator.fault(endpoint="graph", latency_ms=400, count=None)  # the job runs for seconds
     job = start_job(host, token)
