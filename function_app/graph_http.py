@@ -123,13 +123,16 @@ class PooledGraphTransport:
         Each carries one `HEAD` of Graph's root, whose answer also consumes the TLS session tickets a server
         sends after the handshake (unread, they would make the idle connection look closed by the server)."""
         with self._lock:
-            wanted = min(count, self._max_idle) - len(self._idle)
+            before = len(self._idle)
+        wanted = min(count, self._max_idle) - before
 
         def warm() -> bool:
             self._exchange(self._new_connection(connect_timeout), "HEAD", self._root, {}, connect_timeout)
             return True
 
-        return len(open_in_parallel([warm] * max(0, wanted), (GraphTransportError, _Stale)))
+        open_in_parallel([warm] * max(0, wanted), (GraphTransportError, _Stale))
+        with self._lock:  # what is idle now (an answer saying `Connection: close` left nothing behind)
+            return max(0, len(self._idle) - before)
 
     def close(self) -> None:
         with self._lock:
