@@ -17,6 +17,7 @@ three properties see 10,000+ inputs, and SECURITY_FUZZ_REPORT to a file where th
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -204,8 +205,43 @@ def _numeric_date(value: Any) -> bool:
     return type(value) in (int, float) and -sys.float_info.max <= value <= sys.float_info.max
 
 
+class _NotRfc8259(ValueError):
+    pass
+
+
+def _refuse(*_: Any) -> Any:
+    raise _NotRfc8259()
+
+
+def _finite_number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: a number no double holds
+        raise _NotRfc8259()
+    return value
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({name for name, _ in pairs}) != len(pairs):
+        raise _NotRfc8259()
+    return dict(pairs)
+
+
+def _strict_json_segments(token: str) -> bool:
+    """Header and payload are JSON as RFC 8259 writes it (no NaN or Infinity anywhere, no number a double cannot
+    hold, no member named twice); json.loads, under PyJWT, takes all three."""
+    try:
+        for segment in token.split(".")[:2]:
+            text = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8")
+            json.loads(text, parse_constant=_refuse, parse_float=_finite_number, object_pairs_hook=_unique_members)
+    except (ValueError, TypeError):  # _NotRfc8259 included
+        return False
+    return True
+
+
 def oracle_accepts(token: str) -> bool:
     """An independent reading of the rules (docs/architecture.md, "Platform facts") with PyJWT and the real key."""
+    if not _strict_json_segments(token):
+        return False
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != "RS256" or header.get("kid") != KID:
