@@ -239,6 +239,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class PortReservation:
+    """A free loopback port held by a bound socket until `release()`: a port picked early but listened on
+    later (the Static Web Apps CLI's) is otherwise free for the kernel to hand out meanwhile, to another
+    child's listener or to an outgoing connection's local end."""
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+
+    def release(self) -> int:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        return self.port
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.3)

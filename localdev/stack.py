@@ -29,7 +29,8 @@ from typing import Any, Mapping, Sequence
 from localdev import azurite, core_tools, redis_cache
 from localdev import settings as local
 from localdev.linked_backend.keys import JWKS_ENV, PlatformKey, PlatformKeyError
-from localdev.processes import Child, StackError, free_port, port_in_use, spawn, wait_first_line, wait_http
+from localdev.processes import (Child, PortReservation, StackError, free_port, port_in_use, spawn, wait_first_line,
+                                wait_http)
 
 __all__ = ["Stack", "StackError", "StackInfo", "StackOptions", "free_port"]
 
@@ -104,12 +105,14 @@ class Stack:
 
     def start(self) -> StackInfo:
         started = time.monotonic()
+        reserved: PortReservation | None = None
         try:
             self._preflight()
             emulators = self._start_emulators()
             config = fetch_json(emulators["config_url"], emulators["ca_bundle"])
             self._token_cache_env = self._start_token_cache()
-            swa_port = self.options.swa_port or free_port()
+            reserved = None if self.options.swa_port else PortReservation()
+            swa_port = self.options.swa_port or reserved.port
             # The Static Web App's host name: the platform token's issuer and the azureStaticWebApps client id.
             site_host = f"localhost:{swa_port}"
             try:
@@ -122,8 +125,12 @@ class Stack:
             else:
                 api_url, runtime = self._start_local_host(env), LOCAL_HOST_RUNTIME
             hop_url = self._start_linked_backend(api_url, site_host)
+            if reserved is not None:
+                reserved.release()  # the CLI binds it next
             app_url = self._start_swa(hop_url, swa_port)
         except BaseException:
+            if reserved is not None:
+                reserved.release()
             self.stop()
             raise
         self.info = StackInfo(
