@@ -234,9 +234,8 @@ def wait_http(child: Child, url: str, timeout: float, *, ok: Callable[[int], boo
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free now (for a child that binds it at once; else hold it with `PortReservation`)."""
+    return PortReservation().release()
 
 
 class PortReservation:

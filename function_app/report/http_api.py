@@ -37,11 +37,18 @@ from .blueprint import bp
 
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9-]{1,128}")  # fullmatch: `$` would take a trailing newline
 STATUS_ROUTE_PREFIX = "/api/jobs/"
+ENDED_ABNORMALLY = ("Failed", "Terminated", "Canceled")  # the orchestration never ended the job's session
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json",
                              headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def _accepted(instance_id: str) -> func.HttpResponse:
+    """202 pointing at the job's status route (`JobAccepted`), for a start and for a cancel."""
+    status_url = STATUS_ROUTE_PREFIX + instance_id
+    return _json({"id": instance_id, "statusUrl": status_url}, 202, {"Location": status_url, "Retry-After": "1"})
 
 
 def _prepare_job(req: func.HttpRequest) -> model.JobInput:
@@ -66,9 +73,8 @@ async def start_profile_report(req: func.HttpRequest, client: df.DurableOrchestr
     except BaseException:
         await asyncio.to_thread(services.current().sessions.end, job.session_id)  # no job, no session
         raise
-    status_url = STATUS_ROUTE_PREFIX + instance_id
     logging_setup.log_event("report_started", instance_id=instance_id)
-    return _json({"id": instance_id, "statusUrl": status_url}, 202, {"Location": status_url, "Retry-After": "1"})
+    return _accepted(instance_id)
 
 
 async def _owned_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> tuple[str, Any, Any]:
@@ -98,7 +104,7 @@ async def _end_session(job_input: Any) -> None:
 async def get_profile_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     instance_id, status, job_input = await _owned_job(req, client)
     view = job_view(instance_id, status)
-    if view["runtimeStatus"] in ("Failed", "Terminated", "Canceled"):
+    if view["runtimeStatus"] in ENDED_ABNORMALLY:
         await _end_session(job_input)
     return _json(view)
 
@@ -114,8 +120,7 @@ async def cancel_profile_report(req: func.HttpRequest, client: df.DurableOrchest
     await client.terminate(instance_id, "cancelled by its owner")
     await _end_session(job_input)  # activities still in flight can no longer get a Graph token
     logging_setup.log_event("report_cancelled", instance_id=instance_id)
-    status_url = STATUS_ROUTE_PREFIX + instance_id
-    return _json({"id": instance_id, "statusUrl": status_url}, 202, {"Location": status_url, "Retry-After": "1"})
+    return _accepted(instance_id)
 
 
 def _runtime_status(status: Any) -> str:
@@ -133,7 +138,7 @@ def job_view(instance_id: str, status: Any) -> dict[str, Any]:
             view["error"] = output["error"]
         else:
             view["result"] = output
-    elif runtime_status in ("Failed", "Terminated", "Canceled"):
+    elif runtime_status in ENDED_ABNORMALLY:
         logging_setup.log_event("report_job_ended", logging.WARNING, instance_id=instance_id, status=runtime_status)
         view["error"] = model.job_error("report_failed", f"The report job {runtime_status.lower()}.")
     return view

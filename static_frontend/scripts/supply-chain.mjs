@@ -97,12 +97,15 @@ export function integrityMismatches(siteDir) {
 const LOCAL_ONLY_PATHS = new Set(["/scripts/*", "/README.md"]);
 const LOOPBACK_SOURCE = /^(https?|wss?):\/\/(localhost|127\.0\.0\.1|\[::1\])(:[0-9*]+)?(\/.*)?$/i;
 
+/** A policy's directives, each as [name, ...sources], in order (empty directives dropped). */
+function directivesOf(policy) {
+  return policy.split(";").map((directive) => directive.trim().split(/\s+/)).filter(([name]) => name);
+}
+
 /** A Content-Security-Policy without loopback sources (the local emulators). */
 export function withoutLoopbackSources(policy) {
-  return policy
-    .split(";")
-    .map((directive) => directive.trim().split(/\s+/).filter((token) => !LOOPBACK_SOURCE.test(token)).join(" "))
-    .filter(Boolean)
+  return directivesOf(policy)
+    .map((tokens) => tokens.filter((token) => !LOOPBACK_SOURCE.test(token)).join(" "))
     .join("; ");
 }
 
@@ -116,7 +119,7 @@ const SIGN_IN_DIRECTIVES = Object.freeze(["connect-src", "frame-src"]);
  */
 export function signInSourceMismatches(policy, hosts = MICROSOFT_LOGIN_HOSTS) {
   const expected = [...hosts].map((host) => `https://${host}`).sort();
-  const directives = new Map(policy.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...v]) => [name, v]));
+  const directives = new Map(directivesOf(policy).map(([name, ...sources]) => [name, sources]));
   return SIGN_IN_DIRECTIVES.flatMap((name) => {
     const sources = (directives.get(name) || [])
       .filter((source) => source.startsWith("https://") && !LOOPBACK_SOURCE.test(source)).sort();

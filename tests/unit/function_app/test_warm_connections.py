@@ -126,9 +126,11 @@ def test_warmup_opens_the_connections_the_setting_asks_for_and_logs_it(
     services = Services.build(settings)
     with caplog.at_level(logging.INFO, logger="function_app"):
         services.warm_up()
-    assert eventually(lambda: len(graph_server.connections) == 6)  # 3 for the token endpoint, 3 for Graph
-    line = next(r.getMessage() for r in caplog.records if "warmup_connections" in r.getMessage())
-    assert "wanted=3" in line and "identity=3" in line and "graph=3" in line
+    lines = [r.getMessage() for r in caplog.records if "warmup_connections" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    assert "wanted=3" in lines[0] and "identity=3" in lines[0] and "graph=3" in lines[0], lines[0]
+    # 3 for the token endpoint, 3 for Graph
+    assert eventually(lambda: len(graph_server.connections) == 6, timeout=10), graph_server.connections
 
 
 def test_without_the_setting_warmup_opens_nothing(graph_server: GraphLikeServer,  # noqa: F811
