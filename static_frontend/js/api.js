@@ -6,8 +6,10 @@
 // emulation. /api/config's `sendsAuthorization` (SPA_SENDS_AUTHORIZATION) adds the token to
 // `Authorization` too, for a proxy that forwards it unchanged.
 //
-// Every request has a deadline (AbortSignal.timeout) and can be cancelled by the caller's signal. The
-// problem fields read are the ones function_app/openapi.json documents (`Problem`), nothing else.
+// Every request has a deadline (AbortSignal.timeout) and can be cancelled by the caller's signal, except
+// one that starts work on the server (`startsWork`): once sent, it is awaited, so the caller learns what it
+// started and can stop that. The problem fields read are the ones function_app/openapi.json documents
+// (`Problem`), nothing else.
 
 import { claimsFromResponse } from "./challenge.js";
 
@@ -52,7 +54,8 @@ export class ApiClient {
   }
 
   /** Fetches `path` (same origin, under /api/) and returns the Response, or throws ApiProblem. */
-  async request(path, { method = "GET", accept = "application/json", body = undefined, action = "", signal = undefined } = {}) {
+  async request(path, { method = "GET", accept = "application/json", body = undefined, action = "", signal = undefined,
+    startsWork = false } = {}) {
     const url = sameOriginApiPath(path, this.origin);
     const token = await this.tokenProvider(action);
     signal?.throwIfAborted();
@@ -68,10 +71,10 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: "no-store",
         credentials: "same-origin",
-        signal: this.deadline(signal),
+        signal: this.deadline(startsWork ? undefined : signal),
       });
     } catch (error) {
-      throw transportProblem(error, signal);
+      throw transportProblem(error, startsWork ? undefined : signal);
     }
     if (!response.ok) throw await problemFrom(response);
     return response;
@@ -83,7 +86,7 @@ export class ApiClient {
     try {
       return await response.json();
     } catch (error) {
-      throw transportProblem(error, options.signal);
+      throw transportProblem(error, options.startsWork ? undefined : options.signal);
     }
   }
 

@@ -66,7 +66,9 @@ ui.buildReport.addEventListener("click", () => buildReport());
 ui.cancelReport.addEventListener("click", () => {
   // The Cancel button disappears with the job: keep keyboard focus on the button that starts one.
   ui.buildReport.focus();
-  reportController?.abort();
+  if (!reportController || reportController.signal.aborted) return;
+  ui.jobStatus.textContent = "Cancelling…"; // a job still starting is cancelled once its start is answered
+  reportController.abort();
 });
 ui.loadDiagnostics.addEventListener("click", () => loadDiagnostics());
 

@@ -8,7 +8,8 @@
 // API sent one) and polls the same job again. The job is kept in `store` while it runs, so Retry, or the
 // return from a sign-in redirect, picks up the same job instead of starting another orchestration.
 // Cancelling also tells the API (`POST /api/jobs/{id}/cancel`), which stops the orchestration and ends the
-// job's session, so nothing more is read on the user's behalf.
+// job's session, so nothing more is read on the user's behalf. A Cancel while the start request is under
+// way waits for its answer (the server may already run the job) and then cancels the job it names.
 import { ApiProblem, sameOriginApiPath } from "./api.js";
 import { formatSeconds } from "./problems.js";
 
@@ -28,10 +29,16 @@ export const POLLING = Object.freeze({
 export async function runReport(api, { store = null, resume = false, action = "report", signal, ...polling } = {}) {
   let job = resume && store ? store.load() : null;
   if (!job) {
-    const started = await api.json("/api/jobs/profile-report", { method: "POST", action, signal });
+    let started;
+    try {
+      started = await api.json("/api/jobs/profile-report", { method: "POST", action, signal, startsWork: true });
+    } catch (error) {
+      throw signal?.aborted ? signal.reason : error; // cancelled, and nothing was started
+    }
     job = { id: started.id, statusUrl: started.statusUrl };
     store?.save(job);
   }
+  // Cancelled while starting: the first poll sees the aborted signal, and the job is cancelled below.
   try {
     const result = await pollReport(api, job, { action, signal, ...polling });
     store?.forget();

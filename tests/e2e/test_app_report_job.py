@@ -1,6 +1,6 @@
-"""The report job's polling ends and recovers: Cancel stops it (and the job on the server), a 429 on a poll
-waits and keeps the same job, the live region does not announce every poll, and a 50,000-group report renders
-within a time budget."""
+"""The report job's polling ends and recovers: Cancel stops it (and the job on the server, even one still
+starting), a 429 on a poll waits and keeps the same job, the live region does not announce every poll, and a
+50,000-group report renders within a time budget."""
 from __future__ import annotations
 
 import json
@@ -26,6 +26,7 @@ class Requests:
 
     def __init__(self, page) -> None:
         self.starts: list[str] = []
+        self.started: list[dict] = []  # the start's answers
         self.polls: list[str] = []
         self.cancels: list[int] = []
         page.on("request", self._seen)
@@ -39,8 +40,13 @@ class Requests:
             self.polls.append(path)
 
     def _answered(self, response) -> None:
-        if response.url.split("?", 1)[0].endswith("/cancel") and response.request.method == "POST":
+        path = response.url.split("?", 1)[0]
+        if response.request.method != "POST":
+            return
+        if path.endswith("/cancel"):
             self.cancels.append(response.status)
+        elif path.endswith("/api/jobs/profile-report") and response.status == 202:
+            self.started.append(response.json())
 
 
 def job_status_as(local_stack, upn: str, status_url: str) -> dict:
@@ -110,6 +116,30 @@ def test_cancel_stops_polling_a_running_job(spa, local_stack):
     # The server was told: the orchestration is terminated, not left reading Graph as the user.
     assert jobs.cancels == [202]
     status = job_status_as(local_stack, "priya.natarajan@larkspur.example", jobs.polls[0])
+    assert status["runtimeStatus"] == "Terminated", status
+
+
+def test_cancel_while_the_job_is_starting_stops_the_job_it_started(spa, local_stack):
+    admin = local_stack.admin
+    spa.sign_in("Priya Natarajan")
+    jobs = Requests(spa.page)
+    # A slow token endpoint: the start's On-Behalf-Of exchange keeps the start request under way.
+    admin.fault(endpoint="token", latency_ms=3000, count=None)
+    try:
+        spa.button("Build report").click()
+        wait_until(spa.page, lambda: len(jobs.starts) == 1)
+        assert jobs.started == [], "the start is still under way"
+        spa.button("Cancel").click()
+        spa.page.locator("#job-status").get_by_text("Cancelling…").wait_for()
+        spa.page.locator("#job-status").get_by_text("Cancelled", exact=True).wait_for(timeout=30_000)
+    finally:
+        admin.clear_faults()
+    assert spa.page.locator("#status").inner_text() == "Report cancelled."
+    assert spa.testid("error").is_hidden()
+    assert jobs.polls == [], "a cancelled job is not polled"
+    # The job the start answered with was told to stop, and stopped.
+    assert len(jobs.started) == 1 and jobs.cancels == [202]
+    status = job_status_as(local_stack, "priya.natarajan@larkspur.example", jobs.started[0]["statusUrl"])
     assert status["runtimeStatus"] == "Terminated", status
 
 

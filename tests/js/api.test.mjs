@@ -90,6 +90,28 @@ test("the caller's signal cancels a request with an AbortError, not a problem", 
   assert.equal(error.name, "AbortError");
 });
 
+test("a request that starts work is cancelled only before it is sent, so its answer says what started", async () => {
+  const before = new AbortController();
+  before.abort();
+  const { api, requests } = client(() => json(202, { id: "job-1", statusUrl: "/api/jobs/job-1" }));
+  const early = await api.json("/api/jobs/profile-report", { method: "POST", signal: before.signal, startsWork: true })
+    .catch((error) => error);
+  assert.equal(early.name, "AbortError");
+  assert.equal(requests.length, 0);  // nothing sent, nothing started
+
+  const during = new AbortController();
+  let answer;
+  const slow = client((url, init) => new Promise((resolve, reject) => {
+    init.signal.addEventListener("abort", () => reject(init.signal.reason));
+    answer = () => resolve(json(202, { id: "job-2", statusUrl: "/api/jobs/job-2" }));
+  }));
+  const pending = slow.api.json("/api/jobs/profile-report", { method: "POST", signal: during.signal, startsWork: true });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  during.abort();
+  answer();
+  assert.deepEqual(await pending, { id: "job-2", statusUrl: "/api/jobs/job-2" });
+});
+
 test("a network failure is network_error", async () => {
   const { api } = client(() => { throw new TypeError("Failed to fetch"); });
   assert.equal((await api.json("/api/config").catch((error) => error)).code, "network_error");

@@ -114,6 +114,43 @@ test("cancel stops polling with an AbortError and forgets the job", async () => 
   assert.equal(error.jobCancelled, true);
 });
 
+test("a cancel while the start is under way waits for its answer and cancels the job it started", async () => {
+  const controller = new AbortController();
+  const calls = [];
+  const api = {
+    async json(path, options = {}) {
+      calls.push({ path, method: options.method, startsWork: options.startsWork ?? false });
+      if (path === "/api/jobs/profile-report") {
+        controller.abort();  // Cancel pressed while the start request is on its way
+        return { id: "job-7", statusUrl: "/api/jobs/job-7" };
+      }
+      return null;  // the cancel's 202
+    },
+  };
+  const store = jobStore(memoryStorage());
+  const error = await runReport(api, { store, signal: controller.signal, ...fakeTime() }).catch((e) => e);
+  assert.equal(error.name, "AbortError");
+  assert.equal(error.jobCancelled, true);
+  assert.deepEqual(calls, [
+    { path: "/api/jobs/profile-report", method: "POST", startsWork: true },
+    { path: "/api/jobs/job-7/cancel", method: "POST", startsWork: false },  // no poll in between
+  ]);
+  assert.equal(store.load(), null);
+});
+
+test("a start that fails after a cancel is a cancel: nothing was started", async () => {
+  const controller = new AbortController();
+  const api = {
+    async json() {
+      controller.abort();
+      throw new ApiProblem({ status: 503, code: "identity_unavailable", title: "u" });
+    },
+  };
+  const error = await runReport(api, { signal: controller.signal, ...fakeTime() }).catch((e) => e);
+  assert.equal(error.name, "AbortError");
+  assert.equal(error.jobCancelled, undefined);
+});
+
 test("a cancel the API could not take is reported as such; an ended or unknown job counts as cancelled", async () => {
   const answering = (error) => ({ async json() { throw error; } });
   const job = { id: "job-1", statusUrl: "/api/jobs/job-1" };
