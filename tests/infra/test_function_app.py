@@ -22,6 +22,7 @@ from tests.infra.bicep_model import (
 FUNCTION_APP = INFRA / "app" / "function-app.bicep"
 MAIN = INFRA / "main.bicep"
 PLANS = ("FlexConsumption", "ElasticPremium")
+SWEEP_CONCURRENCY = 32  # the concurrency sweep's choice; the performance doc names the same value
 IDENTITY = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-api"
 INPUTS = {
     "name": "func-api-tok", "planName": "plan-api-tok", "location": "swedencentral", "identityId": IDENTITY,
@@ -73,7 +74,7 @@ def test_flex_consumption_runs_python_311_from_an_identity_authenticated_package
         "type": "blobContainer", "value": "https://sttok.blob.core.windows.net/app-package",
         "authentication": {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": IDENTITY}}
     assert config["scaleAndConcurrency"] == {"maximumInstanceCount": 40, "instanceMemoryMB": 2048,
-                                             "triggers": {"http": {"perInstanceConcurrency": 16}}}
+                                             "triggers": {"http": {"perInstanceConcurrency": SWEEP_CONCURRENCY}}}
     assert "linuxFxVersion" not in site(flex, "properties", "siteConfig")
 
 
@@ -210,9 +211,6 @@ def test_authority_is_derived_from_the_cloud_not_hard_coded():
 
 
 # -- concurrency per instance (docs/performance.md, "Concurrency sweep") ---------------------------------------
-
-SWEEP_CONCURRENCY = 16  # the sweep's choice; the performance doc names the same value
-
 
 def test_flex_consumption_takes_the_sweeps_concurrency_per_instance_with_a_thread_for_each_request():
     flex = app()
