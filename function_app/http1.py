@@ -63,8 +63,8 @@ class Answer:
 def request_bytes(method: str, target: str, host: str, headers: Mapping[str, str]) -> bytes:
     """The request head (no body is ever sent). ValueError for a control character in the target or a header,
     or a header name that is not a token, as `http.client` refuses them."""
-    if _BAD_TARGET.search(target):
-        raise ValueError("the request target holds a control character or a space")
+    if not target.isascii() or _BAD_TARGET.search(target):
+        raise ValueError("the request target holds a control character, a space or a non-ASCII character")
     lines = [f"{method} {target} HTTP/1.1"]
     given = {name.lower() for name in headers}
     if "host" not in given:

@@ -60,6 +60,7 @@ def test_the_request_is_one_head_with_host_and_identity_encoding_unless_given():
     ("/v1.0/me\r\nX-Injected: 1", {}),
     ("/v1.0/me HTTP/1.1", {}),
     ("/v1.0/me\x00", {}),
+    ("/v1.0/m\u00e9", {}),  # Latin-1, but not ASCII
     ("/v1.0/me", {"Authorization": "Bearer a\r\nX-Injected: 1"}),
     ("/v1.0/me", {"Authorization": "Bearer a\nb"}),
     ("/v1.0/me", {"Bad Name": "x"}),
