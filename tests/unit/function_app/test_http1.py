@@ -205,3 +205,22 @@ def test_any_split_of_any_framing_reads_the_same_answer(body, chunks, pieces, ch
     for name, value in fields.items():
         assert answer.headers.get(name.upper()) is not None
         assert value.strip() in answer.headers.get(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.one_of(
+    st.binary(max_size=400),
+    st.builds(lambda head, rest: head + rest,
+              st.sampled_from([b"HTTP/1.1 200 OK\r\n", b"HTTP/1.0 204 X\r\n", b"HTTP/1.1 100 C\r\n\r\nHTTP/1.1 200 OK\r\n"]),
+              st.lists(st.sampled_from([b"Content-Length: ", b"Transfer-Encoding: chunked", b"Connection: close",
+                                        b"\r\n", b"\r\n\r\n", b"0", b"5", b"ff", b";x", b" ", b":", b"\n", b"\xff",
+                                        b"abcde", b"-1", b"1, 2"]), max_size=24).map(b"".join)),
+))
+def test_whatever_arrives_is_an_answer_or_a_protocol_error(raw):
+    """Nothing Graph (or anything on the path) sends makes the parser fail in another way: the transport maps
+    protocol errors to a Graph failure, while any other exception would escape it."""
+    try:
+        answer, _ = answered(raw)
+    except http.client.HTTPException:
+        return
+    assert 100 <= answer.status <= 999 and isinstance(answer.body, bytes)
