@@ -33,6 +33,11 @@ _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\r\n\0]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\r\n]*)?")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
+
+# How a body ends when it is not a known length (`_framing`).
+_CHUNKED = "chunked"
+_TO_END = "to the end of the connection"
 
 
 class NoAnswer(http.client.HTTPException):
@@ -97,9 +102,9 @@ def exchange(sock: socket.socket, method: str, request: bytes) -> Answer:
     framing = None if method == "HEAD" or status in (204, 304) else _framing(headers_read)
     if framing is None:
         body = b""
-    elif framing == "chunked":
+    elif framing is _CHUNKED:
         body = reader.chunked()
-    elif framing == "to end":
+    elif framing is _TO_END:
         body, keep_alive = reader.to_end(), False
     else:
         body = reader.exactly(framing)
@@ -168,7 +173,7 @@ class _Reader:
         while True:
             size_line = self._until(b"\r\n", MAX_LINE_BYTES, "chunk size")
             size_text = size_line.split(b";", 1)[0].strip()
-            if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+            if not _CHUNK_SIZE.fullmatch(size_text):
                 raise http.client.HTTPException("invalid chunk size")
             size = int(size_text, 16)
             if size == 0:
@@ -189,16 +194,15 @@ class _Reader:
 
 
 def _parse_fields(lines: list[bytes]) -> Headers:
-    fields = Headers()
+    fields: dict[str, str] = {}
     for raw in lines:
-        line = raw.decode("latin-1")
-        name, colon, value = line.partition(":")
+        name, colon, value = raw.decode("latin-1").partition(":")
         if not colon or not _FIELD_NAME.fullmatch(name):
             raise http.client.HTTPException("a header line is not a field")  # obsolete folding included
         key, value = name.lower(), value.strip(" \t")
-        previous = dict.get(fields, key)
-        dict.__setitem__(fields, key, value if previous is None else f"{previous}, {value}")
-    return fields
+        previous = fields.get(key)
+        fields[key] = value if previous is None else f"{previous}, {value}"
+    return Headers(fields)
 
 
 def _tokens(value: str | None) -> list[str]:
@@ -213,13 +217,13 @@ def _keeps_alive(minor_version: int, headers: Headers) -> bool:
 
 
 def _framing(headers: Headers) -> int | str:
-    """How the body ends: "chunked", "to end" (of the connection) or its length. Transfer-Encoding wins over
-    Content-Length; a final coding other than chunked reads to the end (RFC 9112 section 6.3)."""
+    """How the body ends: `_CHUNKED`, `_TO_END` or its length. Transfer-Encoding wins over Content-Length; a
+    final coding other than chunked reads to the end (RFC 9112 section 6.3)."""
     codings = _tokens(headers.get("transfer-encoding"))
     if codings:
-        return "chunked" if codings[-1] == "chunked" else "to end"
+        return _CHUNKED if codings[-1] == "chunked" else _TO_END
     length = headers.get("content-length")
-    return "to end" if length is None else _content_length(length)
+    return _TO_END if length is None else _content_length(length)
 
 
 def _content_length(value: str) -> int:

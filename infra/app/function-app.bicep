@@ -102,7 +102,7 @@ param instanceMemoryMB int = 2048
 // thread per request in flight, so none waits for a thread). Chosen with `make bench-sweep`
 // (benchmarks/results/sweep.json, docs/performance.md "Concurrency sweep"): on one worker process, the largest
 // concurrency whose p50 stayed within 5 ms of the Graph floor measured at the same concurrency was 32 in each of
-// three sweeps (64 was 9-18 ms over). Without it Flex Consumption gives a Python app 1 request per instance, so
+// six sweeps (64 was 9-18 ms over). Without it Flex Consumption gives a Python app 1 request per instance, so
 // every concurrent request waits for an instance of its own and pays a cold start. PYTHON_THREADPOOL_THREAD_COUNT
 // allows at most 32, which is also this parameter's limit.
 @description('Concurrent HTTP requests per instance, and Python worker threads to run them (1-32).')

@@ -59,6 +59,7 @@ export class ApiClient {
     const url = sameOriginApiPath(path, this.origin);
     const token = await this.tokenProvider(action);
     signal?.throwIfAborted();
+    const cancels = startsWork ? undefined : signal; // what may still stop it once it is sent
     const headers = new Headers({ Accept: accept });
     headers.set(this.userTokenHeader, `Bearer ${token}`);
     if (this.sendsAuthorization) headers.set("Authorization", `Bearer ${token}`);
@@ -71,10 +72,10 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: "no-store",
         credentials: "same-origin",
-        signal: this.deadline(startsWork ? undefined : signal),
+        signal: this.deadline(cancels),
       });
     } catch (error) {
-      throw transportProblem(error, startsWork ? undefined : signal);
+      throw transportProblem(error, cancels);
     }
     if (!response.ok) throw await problemFrom(response);
     return response;
