@@ -212,34 +212,36 @@ def http_handler(name: str) -> Callable[[Handler], Handler]:
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def async_wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
-                started, correlation_id = time.perf_counter(), _begin(req)
-                try:
-                    response = await fn(req, *args, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
-                    response = _failure(name, exc, correlation_id)
-                return _finish(name, req, response, correlation_id, started)
+                started = time.perf_counter()
+                with logging_setup.correlation_scope(_caller_correlation_id(req)) as correlation_id:
+                    try:
+                        response = await fn(req, *args, **kwargs)
+                    except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+                        response = _failure(name, exc, correlation_id)
+                    return _finish(name, req, response, correlation_id, started)
 
             return async_wrapper
 
         @functools.wraps(fn)
         def wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
-            started, correlation_id = time.perf_counter(), _begin(req)
-            try:
-                response = fn(req, *args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
-                response = _failure(name, exc, correlation_id)
-            return _finish(name, req, response, correlation_id, started)
+            started = time.perf_counter()
+            with logging_setup.correlation_scope(_caller_correlation_id(req)) as correlation_id:
+                try:
+                    response = fn(req, *args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+                    response = _failure(name, exc, correlation_id)
+                return _finish(name, req, response, correlation_id, started)
 
         return wrapper
 
     return decorate
 
 
-def _begin(req: func.HttpRequest) -> str:
+def _caller_correlation_id(req: func.HttpRequest) -> str | None:
     try:
-        return logging_setup.begin_request(req.headers)
-    except Exception:  # noqa: BLE001 - unreadable headers must not cost the request its answer
-        return logging_setup.correlation_id()
+        return logging_setup.request_correlation_id(req.headers)
+    except Exception:  # noqa: BLE001 - unreadable headers must not cost the request its answer (a fresh id)
+        return None
 
 
 def _failure(name: str, exc: Exception, correlation_id: str) -> func.HttpResponse:

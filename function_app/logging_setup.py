@@ -8,15 +8,21 @@ credential parameters and settings, URL passwords) in every record, including re
 
 A caller's correlation id (`x-correlation-id`, `x-ms-client-request-id`) is adopted only when it is a GUID
 (normalised to its lower-case hyphenated form) or a short token of characters that need no quoting in a log
-line or a header (`[A-Za-z0-9._-]`, at most 64); anything else gets a fresh GUID.
+line or a header (`[A-Za-z0-9._-]`, at most 64) that the redaction rules leave alone where it is logged (an id
+such as `Bearer` would blank the field after it); anything else gets a fresh GUID.
+
+An id holds for one invocation only (`correlation_scope`): the worker runs invocations one after another on
+the same pool threads, and an id left behind would put the next non-HTTP invocation's lines (an activity, the
+warmup, a timer) under another caller's request.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import re
 import uuid
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .redaction import REDACTED, redact  # noqa: F401  (re-exported: callers redact through this module too)
 
@@ -30,33 +36,45 @@ CORRELATION_HEADERS = ("x-correlation-id", "x-ms-client-request-id")
 
 
 def correlation_id() -> str:
-    """The current request's correlation id (a fresh one outside a request)."""
-    value = _correlation_id.get()
-    if value is None:
-        value = str(uuid.uuid4())
-        _correlation_id.set(value)
-    return value
+    """The current invocation's correlation id (a fresh one, for this line only, outside any scope)."""
+    return _correlation_id.get() or str(uuid.uuid4())
+
+
+@contextlib.contextmanager
+def correlation_scope(value: str | None = None) -> Iterator[str]:
+    """Lines logged inside carry `value` (a fresh GUID by default); on exit the id before is back, so nothing
+    logged later on this thread or task is attributed to this invocation."""
+    value = value or str(uuid.uuid4())
+    token = _correlation_id.set(value)
+    try:
+        yield value
+    finally:
+        _correlation_id.reset(token)
 
 
 def accepted_correlation_id(candidate: str) -> str | None:
-    """The caller's id as we will use it, or None when it is not a GUID or a short token of safe characters."""
+    """The caller's id as we will use it, or None when it is not a GUID or a short token of safe characters
+    that redaction leaves unchanged in a log line."""
     if _GUID_RE.fullmatch(candidate):
         return str(uuid.UUID(candidate))
-    if _SAFE_ID_RE.fullmatch(candidate):
+    if _SAFE_ID_RE.fullmatch(candidate) and _logs_verbatim(candidate):
         return candidate
     return None
 
 
-def begin_request(headers: Mapping[str, str]) -> str:
-    """Adopt the caller's correlation id when it is acceptable (`accepted_correlation_id`), else mint one."""
-    value = None
+def _logs_verbatim(candidate: str) -> bool:
+    # As `log_event` writes it, with a field after it: `Bearer` or `client_secret` would blank that field.
+    line = f"correlation_id={candidate} next=1"
+    return redact(line) == line
+
+
+def request_correlation_id(headers: Mapping[str, str]) -> str:
+    """The caller's correlation id when it is acceptable (`accepted_correlation_id`), else a fresh GUID."""
     for name in CORRELATION_HEADERS:
         value = accepted_correlation_id(headers.get(name) or "")
         if value is not None:
-            break
-    value = value or str(uuid.uuid4())
-    _correlation_id.set(value)
-    return value
+            return value
+    return str(uuid.uuid4())
 
 
 def _fmt(value: Any) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import azure.functions as func
 
-from . import services
+from . import logging_setup, services
 
 bp = func.Blueprint()
 
@@ -17,4 +17,5 @@ bp = func.Blueprint()
 @bp.function_name("warmup")
 @bp.warm_up_trigger("warmup_context")
 def warmup(warmup_context: Any) -> None:
-    services.warm_up()
+    with logging_setup.correlation_scope():
+        services.warm_up()

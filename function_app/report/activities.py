@@ -69,16 +69,18 @@ class _OutsideGraph(ApiError):
 
 
 def _step(name: str, payload: dict[str, Any], work: Callable[[_Reader], dict[str, Any]]) -> dict[str, Any]:
-    reader = _Reader(payload)
-    try:
-        value = work(reader)
-    except _OutsideGraph:
-        return _failed(name, "report_failed", "Microsoft Graph returned a paging link outside Graph.", False, None)
-    except RetryableError as error:
-        return _failed(name, error.code, error.detail, True, error.retry_after)
-    except ApiError as error:
-        return _failed(name, error.code, error.detail, False, None, error.extra.get("consentUrl"))
-    return model.ok({**value, "graphCalls": reader.calls})
+    with logging_setup.correlation_scope():
+        reader = _Reader(payload)
+        try:
+            value = work(reader)
+        except _OutsideGraph:
+            return _failed(name, "report_failed", "Microsoft Graph returned a paging link outside Graph.", False,
+                           None)
+        except RetryableError as error:
+            return _failed(name, error.code, error.detail, True, error.retry_after)
+        except ApiError as error:
+            return _failed(name, error.code, error.detail, False, None, error.extra.get("consentUrl"))
+        return model.ok({**value, "graphCalls": reader.calls})
 
 
 def _failed(name: str, code: str, detail: str, retryable: bool, retry_after: float | None,
@@ -142,5 +144,6 @@ def report_groups_page(payload: dict) -> dict:
 @bp.activity_trigger(input_name="payload", activity=model.END_SESSION_ACTIVITY)
 def report_end_session(payload: dict) -> dict:
     """The job's last step: delete its long-running session (refresh token included)."""
-    services.current().sessions.end(str(payload.get("session") or ""))
+    with logging_setup.correlation_scope():
+        services.current().sessions.end(str(payload.get("session") or ""))
     return model.ok({"ended": True})

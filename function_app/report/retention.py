@@ -38,6 +38,11 @@ def purge_cutoff(now: datetime, retention_seconds: float) -> datetime:
 @bp.timer_trigger(arg_name="timer", schedule=PURGE_SCHEDULE, run_on_startup=False, use_monitor=True)
 @bp.durable_client_input(client_name="client")
 async def purge_report_history(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    with logging_setup.correlation_scope():
+        await _purge(timer, client)
+
+
+async def _purge(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     try:
         retention = services.current().settings.report_retention_seconds
     except ApiError as error:  # misconfigured: purge nothing rather than guess a retention period

@@ -9,9 +9,10 @@ import logging
 import uuid
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from function_app import logging_setup
-from function_app.logging_setup import begin_request, install_redaction, log_event
+from function_app.logging_setup import install_redaction, log_event, request_correlation_id
 from function_app.redaction import REDACTED, redact
 from tests.unit.function_app.support import mint
 
@@ -92,15 +93,45 @@ def test_the_durable_runner_uses_the_same_rules() -> None:
     ("x" * 64, "x" * 64),
 ])
 def test_guid_or_short_safe_correlation_ids_are_adopted(value: str, adopted: str) -> None:
-    assert begin_request({"x-correlation-id": value}) == adopted
+    assert request_correlation_id({"x-correlation-id": value}) == adopted
 
 
 @pytest.mark.parametrize("value", ["x" * 65, "a b", "a=b", 'a"b', "a\\b", "id\u2028x", "caf\u00e9", "a\tb",
                                    "3f2504e0-4f89-41d3-9a0c-0305e82c3301\n", "{3f2504e0-4f89-41d3-9a0c-0305e82c3301}"])
 def test_other_correlation_ids_are_replaced_by_a_new_guid(value: str) -> None:
-    cid = begin_request({"x-correlation-id": value})
+    cid = request_correlation_id({"x-correlation-id": value})
     assert cid != value and str(uuid.UUID(cid)) == cid
 
 
 def test_the_second_header_is_used_when_the_first_is_unusable() -> None:
-    assert begin_request({"x-correlation-id": "no good", "x-ms-client-request-id": "req-7"}) == "req-7"
+    assert request_correlation_id({"x-correlation-id": "no good", "x-ms-client-request-id": "req-7"}) == "req-7"
+
+
+@pytest.mark.parametrize("value", ["Bearer", "bearer", "client_secret", "TOKEN_CACHE_KEYS", "X-IDENTITY-HEADER",
+                                   "identity_header", "AzureWebJobsStorage", "redis_password"])
+def test_ids_the_redaction_rules_would_take_for_a_credential_name_are_replaced(value: str) -> None:
+    # Adopted, `correlation_id=Bearer function=get_profile` would log as `... Bearer [redacted]`: a caller
+    # could blank the field after the id in every line of its request.
+    cid = request_correlation_id({"x-correlation-id": value})
+    assert str(uuid.UUID(cid)) == cid
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.one_of(st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True),
+                 st.sampled_from(["Bearer", "BEARER", "client_secret", "password", "sig", "design", "eyJhbGci",
+                                  "token_cache_keys", "assertion", "refresh_token", "pwd"])))
+def test_whatever_id_is_adopted_every_field_of_its_lines_is_logged_as_written(value: str) -> None:
+    install_redaction()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging_setup.logger.addHandler(handler)
+    previous = logging_setup.logger.level
+    logging_setup.logger.setLevel(logging.INFO)
+    try:
+        with logging_setup.correlation_scope(request_correlation_id({"x-correlation-id": value})) as cid:
+            log_event("request", function="get_profile", status=200)
+    finally:
+        logging_setup.logger.removeHandler(handler)
+        logging_setup.logger.setLevel(previous)
+    assert [r.getMessage() for r in records] == [f"event=request correlation_id={cid} function=get_profile status=200"]

@@ -1,16 +1,19 @@
 """Problem responses and log redaction."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
+import azure.functions as func
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from function_app.errors import (ConsentRequired, GraphThrottled, IdentityUnavailable, InsufficientScope,
-                                 InteractionRequired, InvalidToken, MissingToken, problem_response)
+                                 InteractionRequired, InvalidToken, MissingToken, http_handler, problem_response)
 from function_app import redaction
-from function_app.logging_setup import begin_request, install_redaction, redact
+from function_app.logging_setup import (correlation_scope, install_redaction, log_event, redact,
+                                       request_correlation_id)
 from tests.unit.function_app.support import mint
 
 
@@ -60,7 +63,7 @@ def test_retry_after_is_always_present_and_sane(error, status: int, retry_after:
 @pytest.mark.parametrize("value", ["", "no pe", "a=b", "<script>", "id\u2028x", "3f2504e0-4f89-41d3-9a0c-0305e82c3301\n",
                                    "3f2504e0-4f89-41d3-9a0c-0305e82c3301\r\nX-Evil: 1", "1" * 200])
 def test_correlation_id_rejects_garbage(value: str) -> None:
-    cid = begin_request({"x-correlation-id": value})
+    cid = request_correlation_id({"x-correlation-id": value})
     assert cid != value and len(cid) == 36
 
 
@@ -102,3 +105,68 @@ def test_redaction_applies_to_every_logger_and_exception(caplog: pytest.LogCaptu
     assert caplog.records
     assert token not in caplog.text
     assert "[redacted]" in caplog.text
+
+
+# -- correlation ids hold for one invocation -----------------------------------------------------------------
+
+def _request(correlation_id: str) -> func.HttpRequest:
+    return func.HttpRequest("GET", "http://localhost/api/x", headers={"x-correlation-id": correlation_id}, body=b"")
+
+
+def _ids(caplog: pytest.LogCaptureFixture, event: str) -> list[str]:
+    return [part.split("=", 1)[1] for r in caplog.records if f"event={event} " in r.getMessage()
+            for part in r.getMessage().split() if part.startswith("correlation_id=")]
+
+
+def test_a_sync_request_s_id_is_gone_once_it_has_answered(caplog: pytest.LogCaptureFixture) -> None:
+    @http_handler("probe")
+    def probe(req: func.HttpRequest) -> func.HttpResponse:
+        log_event("inside")
+        return func.HttpResponse("ok")
+
+    with caplog.at_level(logging.INFO, logger="function_app"):
+        assert probe(_request("req-sync-1")).headers["X-Correlation-Id"] == "req-sync-1"
+        log_event("afterwards")  # what an activity or the warmup logs next on this thread
+    assert _ids(caplog, "inside") == ["req-sync-1"]
+    assert _ids(caplog, "afterwards") != ["req-sync-1"] and len(_ids(caplog, "afterwards")[0]) == 36
+
+
+def test_an_async_request_s_id_is_gone_once_it_has_answered(caplog: pytest.LogCaptureFixture) -> None:
+    @http_handler("probe")
+    async def probe(req: func.HttpRequest) -> func.HttpResponse:
+        log_event("inside")
+        return func.HttpResponse("ok")
+
+    async def two_calls() -> None:
+        await probe(_request("req-async-1"))
+        log_event("afterwards")
+
+    with caplog.at_level(logging.INFO, logger="function_app"):
+        asyncio.run(two_calls())
+    assert _ids(caplog, "inside") == ["req-async-1"] and _ids(caplog, "afterwards") != ["req-async-1"]
+
+
+def test_a_failing_request_also_leaves_no_id_behind(caplog: pytest.LogCaptureFixture) -> None:
+    @http_handler("probe")
+    def probe(req: func.HttpRequest) -> func.HttpResponse:
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.INFO, logger="function_app"):
+        assert probe(_request("req-fail-1")).status_code == 500
+        log_event("afterwards")
+    assert _ids(caplog, "afterwards") != ["req-fail-1"]
+
+
+def test_a_scope_gives_its_lines_one_id_and_restores_the_one_before(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="function_app"):
+        with correlation_scope("outer-1"):
+            with correlation_scope() as inner:
+                log_event("inner")
+                log_event("inner")
+            log_event("outer")
+        log_event("outside")
+        log_event("outside")
+    assert _ids(caplog, "inner") == [inner, inner] and inner != "outer-1"
+    assert _ids(caplog, "outer") == ["outer-1"]
+    first, second = _ids(caplog, "outside")  # no invocation: each line its own id, never one left behind
+    assert first != second and "outer-1" not in (first, second)
