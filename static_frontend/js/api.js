@@ -34,6 +34,11 @@ export class ApiProblem extends Error {
   }
 }
 
+/** The caller's signal, if it may still stop the request once sent: not for one that starts work. */
+function cancellingSignal({ signal, startsWork = false }) {
+  return startsWork ? undefined : signal;
+}
+
 export class ApiClient {
   /**
    * tokenProvider: async (action) => access token for the API; `action` is the user action the request
@@ -59,7 +64,7 @@ export class ApiClient {
     const url = sameOriginApiPath(path, this.origin);
     const token = await this.tokenProvider(action);
     signal?.throwIfAborted();
-    const cancels = startsWork ? undefined : signal; // what may still stop it once it is sent
+    const cancels = cancellingSignal({ signal, startsWork });
     const headers = new Headers({ Accept: accept });
     headers.set(this.userTokenHeader, `Bearer ${token}`);
     if (this.sendsAuthorization) headers.set("Authorization", `Bearer ${token}`);
@@ -87,7 +92,7 @@ export class ApiClient {
     try {
       return await response.json();
     } catch (error) {
-      throw transportProblem(error, options.startsWork ? undefined : options.signal);
+      throw transportProblem(error, cancellingSignal(options));
     }
   }
 

@@ -4,23 +4,20 @@ for activities; in Azure the worker's one pool runs both), so an id left behind 
 invocation's lines under an earlier one's: another job's, or another caller's request."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from tests.fixtures.host import HostHandle, emulator_app_env
+from tests.fixtures.logs import correlation_ids
 from tests.integration.durable.helpers import MIRA, PRIYA, auth_headers, user_token
 from tests.integration.durable.test_report_jobs import http, poll
 
 pytestmark = pytest.mark.slow
 
-CORRELATION_RE = re.compile(r"correlation_id=(\S+)")
-
-
 def ids(lines: list[str], event: str) -> set[str]:
-    return {m.group(1) for line in lines if f"event={event} " in line for m in [CORRELATION_RE.search(line)] if m}
+    return set(correlation_ids(lines, event))
 
 
 def run_job(host: HostHandle, token: str, correlation_id: str) -> list[str]:

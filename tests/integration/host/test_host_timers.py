@@ -8,6 +8,7 @@ from typing import Callable
 import requests
 
 from tests.fixtures.host import AUTH_SETTINGS, HostHandle, HostStartError
+from tests.fixtures.waiting import wait_until
 from tests.integration.host.issuer import LocalIssuer
 
 APP = Path(__file__).parent / "apps" / "timer"
@@ -30,9 +31,7 @@ def test_timer_functions_run_on_schedule_on_startup_and_on_request(host_factory:
 
     response = http.post(f"{host.url}/admin/functions/from_setting", json={"input": ""}, timeout=10)
     assert response.status_code == 202
-    deadline = time.monotonic() + 10  # 202 means accepted: the run itself follows on a thread
-    while runs(http, host)["from_setting"] == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: runs(http, host)["from_setting"] > 0, seconds=10)  # 202 is accepted: the run follows
     time.sleep(0.3)
     assert runs(http, host)["from_setting"] == 1  # once, not again
     missing = http.post(f"{host.url}/admin/functions/nope", json={}, timeout=10)

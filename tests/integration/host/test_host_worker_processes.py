@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.fixtures.host import HostStartError, start_host
+from tests.fixtures.waiting import wait_until
 
 APPS = Path(__file__).parent / "apps"
 
@@ -32,15 +33,6 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
-
-
-def wait_until(condition: Any, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def children(pid: int) -> list[int]:
@@ -150,17 +142,19 @@ def test_the_meter_is_off_unless_asked_for_and_never_on_the_apps_port() -> None:
         metered.stop()
 
 
-def request_timer_run(url: str, seconds: float = 10.0) -> int:
+def request_timer_run(url: str) -> int:
     """POST the admin endpoint on a fresh connection until it accepts: while the previous run of the function
     is still on its thread, the host answers 409 (documented), and the next request may arrive before it ends."""
-    deadline = time.monotonic() + seconds
-    while True:
+    statuses: list[int] = []
+
+    def answered_other_than_409() -> bool:
         with requests.Session() as fresh:
             fresh.trust_env = False
-            status = fresh.post(url, timeout=10).status_code
-        if status != 409 or time.monotonic() > deadline:
-            return status
-        time.sleep(0.05)
+            statuses.append(fresh.post(url, timeout=10).status_code)
+        return statuses[-1] != 409
+
+    wait_until(answered_other_than_409, seconds=10)
+    return statuses[-1]
 
 
 def test_timers_run_in_one_process_and_the_admin_endpoint_answers_from_every_process() -> None:

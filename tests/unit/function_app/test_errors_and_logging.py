@@ -14,6 +14,7 @@ from function_app.errors import (ConsentRequired, GraphThrottled, IdentityUnavai
 from function_app import redaction
 from function_app.logging_setup import (correlation_scope, install_redaction, log_event, redact,
                                        request_correlation_id)
+from tests.fixtures.logs import correlation_ids
 from tests.unit.function_app.support import mint
 
 
@@ -114,8 +115,7 @@ def _request(correlation_id: str) -> func.HttpRequest:
 
 
 def _ids(caplog: pytest.LogCaptureFixture, event: str) -> list[str]:
-    return [part.split("=", 1)[1] for r in caplog.records if f"event={event} " in r.getMessage()
-            for part in r.getMessage().split() if part.startswith("correlation_id=")]
+    return correlation_ids((r.getMessage() for r in caplog.records), event)
 
 
 def test_a_sync_request_s_id_is_gone_once_it_has_answered(caplog: pytest.LogCaptureFixture) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import Callable
 
 import pytest
 
@@ -18,18 +17,9 @@ from function_app.http_sessions import open_idle_connections, tls_session
 from function_app.obo.msal_apps import MsalApps
 from function_app.services import Services
 from function_app.settings import MAX_WARM_CONNECTIONS, load_settings
+from tests.fixtures.waiting import wait_until
 from tests.unit.function_app.support import base_env
 from tests.unit.function_app.test_graph_http import TIMEOUT, GraphLikeServer, graph_server  # noqa: F401 - fixture
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """The server records a connection in its handler thread, a moment after the handshake."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def settings_for(server: GraphLikeServer, **env: str):
@@ -59,7 +49,7 @@ def test_a_session_gets_its_connections_before_any_request_and_requests_reuse_th
         graph_server: GraphLikeServer) -> None:  # noqa: F811 - the fixture
     session = tls_session(settings_for(graph_server))
     assert open_idle_connections(session, graph_server.base, 4, 5.0) == 4
-    assert eventually(lambda: len(graph_server.connections) == 4)
+    assert wait_until(lambda: len(graph_server.connections) == 4)  # recorded by the server's handler thread
     assert graph_server.requests == [] and graph_server.heads == ["/v1.0"] * 4  # one HEAD each, no GET
     for _ in range(3):
         assert session.get(f"{graph_server.base}/me", timeout=TIMEOUT).status_code == 200
@@ -99,7 +89,7 @@ def test_the_graph_transport_keeps_its_warm_connections_idle_up_to_its_size(
         graph_server: GraphLikeServer) -> None:  # noqa: F811
     transport = PooledGraphTransport(settings_for(graph_server), max_idle=3)
     assert transport.open_idle(5, 5.0) == 3  # capped at what the pool keeps
-    assert eventually(lambda: len(graph_server.connections) == 3)
+    assert wait_until(lambda: len(graph_server.connections) == 3)
     assert transport.open_idle(5, 5.0) == 0  # already warm
     assert graph_server.heads == ["/v1.0/"] * 3
     assert transport.get(f"{graph_server.base}/me", {}, TIMEOUT).status_code == 200
@@ -130,7 +120,7 @@ def test_warmup_opens_the_connections_the_setting_asks_for_and_logs_it(
     assert len(lines) == 1, [r.getMessage() for r in caplog.records]
     assert "wanted=3" in lines[0] and "identity=3" in lines[0] and "graph=3" in lines[0], lines[0]
     # 3 for the token endpoint, 3 for Graph
-    assert eventually(lambda: len(graph_server.connections) == 6, timeout=10), graph_server.connections
+    assert wait_until(lambda: len(graph_server.connections) == 6, seconds=10), graph_server.connections
 
 
 def test_without_the_setting_warmup_opens_nothing(graph_server: GraphLikeServer,  # noqa: F811
